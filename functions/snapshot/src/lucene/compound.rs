@@ -1,0 +1,101 @@
+//! Compound files: `.cfe` lists where each sub-file of a segment lies inside `.cfs`.
+
+use super::codec::{self, FOOTER_LEN};
+use super::directory::{Directory, LuceneFile};
+use super::input::{ByteReader, Endian};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Opens the compound file of a segment and returns its sub-files as a directory.
+pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> Result<Directory> {
+    let cfe_name = format!("{segment}.cfe");
+    let cfs_name = format!("{segment}.cfs");
+    let cfe = dir.open(&cfe_name)?.read_verified()?;
+    let mut r = ByteReader::new(&cfe, Endian::Big);
+    let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(&cfe_name, e))?;
+    let (order, data_codec) = match (header.codec.as_str(), header.version) {
+        ("Lucene50CompoundEntries", 0) => (Endian::Big, "Lucene50CompoundData"),
+        ("Lucene90CompoundEntries", 0) => (Endian::Little, "Lucene90CompoundData"),
+        (c, v) => {
+            return Err(Error::in_file(
+                &cfe_name,
+                ErrorKind::UnsupportedCodec {
+                    codec: c.to_string(),
+                    version: v,
+                    why: "unknown compound file format".into(),
+                },
+            ))
+        }
+    };
+    if header.id.as_ref() != Some(segment_id) {
+        return Err(Error::corrupt(
+            &cfe_name,
+            "segment id differs from the segment's",
+        ));
+    }
+    r.set_order(order);
+    let entries = (|| {
+        let n = r.vint_len()?;
+        let mut out = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let suffix = r.string()?;
+            let offset = r.i64()?;
+            let length = r.i64()?;
+            if offset < 0 || length < 0 {
+                return r.invalid(format!("entry {suffix}: negative offset or length"));
+            }
+            out.push((suffix, offset as u64, length as u64));
+        }
+        Ok(out)
+    })()
+    .map_err(|e| Error::in_file(&cfe_name, e))?;
+
+    let cfs = dir.open(&cfs_name)?;
+    // Like Lucene's compound reader: check the data file's header and footer shape here; each
+    // sub-file carries its own checksum, verified when it is read.
+    let head_len = codec_header_len(data_codec) + 16 + 1;
+    if cfs.len() < (head_len + FOOTER_LEN) as u64 {
+        return Err(Error::corrupt(
+            &cfs_name,
+            format!("{} byte(s) is too short", cfs.len()),
+        ));
+    }
+    let head = cfs.read_at(0, head_len)?;
+    let h = codec::read_index_header(&mut ByteReader::new(&head, Endian::Big))
+        .map_err(|e| Error::in_file(&cfs_name, e))?;
+    if h.codec != data_codec || h.id.as_ref() != Some(segment_id) {
+        return Err(Error::corrupt(
+            &cfs_name,
+            format!("header {} does not match {cfe_name}", h.codec),
+        ));
+    }
+    let footer = cfs.read_at(cfs.len() - FOOTER_LEN as u64, FOOTER_LEN)?;
+    codec::footer_checksum(&footer).map_err(|e| Error::corrupt(&cfs_name, e.to_string()))?;
+
+    let mut sub = Directory::new();
+    for (suffix, offset, length) in entries {
+        let name = format!("{segment}{suffix}");
+        sub.insert(cfs.slice(&name, offset, length)?);
+    }
+    Ok(sub)
+}
+
+fn codec_header_len(codec: &str) -> usize {
+    4 + 1 + codec.len() + 4
+}
+
+/// The files of a segment: inside its compound file if it has one, else the shard's own.
+/// Generation files (`.liv`, updated `.fnm`, doc-values updates) are always outside.
+#[derive(Debug, Clone)]
+pub struct SegmentFiles {
+    pub outer: Directory,
+    pub compound: Option<Directory>,
+}
+
+impl SegmentFiles {
+    pub fn open(&self, name: &str) -> Result<LuceneFile> {
+        match &self.compound {
+            Some(c) if c.contains(name) => c.open(name),
+            _ => self.outer.open(name),
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Lucene files as random-access byte ranges over blobs, without staging anything on disk.
+//!
+//! A file of a shard snapshot is one blob, several `.partN` blobs, or (for `v__` entries) bytes
+//! held inline in the snapshot metadata; a file inside a compound `.cfs` is a slice of another
+//! file. `LuceneFile` hides all of that behind `read_at`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::codec::{self, FOOTER_LEN};
+use crate::blob::{BlobError, BlobStore};
+use crate::error::{Error, ErrorKind, Location, Result};
+
+/// Bytes that can be read at any offset.
+pub trait RandomAccess: Send + Sync + fmt::Debug {
+    fn len(&self) -> u64;
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>>;
+}
+
+/// File bytes held in memory (`v__` files whose content is their `meta_hash`).
+#[derive(Debug)]
+pub struct InlineBytes {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+impl RandomAccess for InlineBytes {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        match start.checked_add(len).filter(|&e| e <= self.data.len()) {
+            Some(end) => Ok(self.data[start..end].to_vec()),
+            None => Err(Error::in_file(
+                &self.name,
+                ErrorKind::Corrupt(format!(
+                    "read of {len} byte(s) at {offset} past the end of {} byte(s)",
+                    self.data.len()
+                )),
+            )),
+        }
+    }
+}
+
+/// One part of a file stored in a blob.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub blob_path: String,
+    pub len: u64,
+}
+
+/// A file stored in one or more consecutive blobs (`__uuid` or `__uuid.part0`, `.part1`, …).
+#[derive(Debug)]
+pub struct BlobFile {
+    name: String,
+    store: Arc<dyn BlobStore>,
+    parts: Vec<Part>,
+    /// Start offset of each part within the file.
+    starts: Vec<u64>,
+    len: u64,
+}
+
+impl BlobFile {
+    pub fn new(name: impl Into<String>, store: Arc<dyn BlobStore>, parts: Vec<Part>) -> Self {
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut len = 0;
+        for p in &parts {
+            starts.push(len);
+            len += p.len;
+        }
+        BlobFile {
+            name: name.into(),
+            store,
+            parts,
+            starts,
+            len,
+        }
+    }
+
+    fn blob_error(&self, blob: &str, e: BlobError) -> Error {
+        Error::new(
+            Location {
+                file: Some(self.name.clone()),
+                blob: Some(blob.to_string()),
+                ..Default::default()
+            },
+            e,
+        )
+    }
+}
+
+impl RandomAccess for BlobFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let end = offset.checked_add(len as u64).filter(|&e| e <= self.len);
+        let Some(end) = end else {
+            return Err(Error::in_file(
+                &self.name,
+                ErrorKind::Corrupt(format!(
+                    "read of {len} byte(s) at {offset} past the end of {} byte(s)",
+                    self.len
+                )),
+            ));
+        };
+        // The common case, one part, returns the blob's buffer without another copy.
+        let first = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let mut out: Option<Vec<u8>> = None;
+        let mut pos = offset;
+        let mut i = first;
+        while pos < end {
+            let part = &self.parts[i];
+            let in_part = pos - self.starts[i];
+            let n = (part.len - in_part).min(end - pos) as usize;
+            let bytes = self
+                .store
+                .read_range(&part.blob_path, in_part, n)
+                .map_err(|e| self.blob_error(&part.blob_path, e))?;
+            match &mut out {
+                None if n == len => return Ok(bytes),
+                None => {
+                    let mut v = Vec::with_capacity(len);
+                    v.extend_from_slice(&bytes);
+                    out = Some(v);
+                }
+                Some(v) => v.extend_from_slice(&bytes),
+            }
+            pos += n as u64;
+            i += 1;
+        }
+        Ok(out.unwrap_or_default())
+    }
+}
+
+/// A Lucene file, or a slice of one (a file inside a compound file).
+#[derive(Clone)]
+pub struct LuceneFile {
+    name: Arc<str>,
+    src: Arc<dyn RandomAccess>,
+    base: u64,
+    len: u64,
+    /// The checksum the snapshot metadata records for this file (base 36), if any.
+    expected_checksum: Option<Arc<str>>,
+}
+
+impl fmt::Debug for LuceneFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LuceneFile({}, {} bytes)", self.name, self.len)
+    }
+}
+
+impl LuceneFile {
+    pub fn new(
+        name: &str,
+        src: Arc<dyn RandomAccess>,
+        expected_checksum: Option<&str>,
+    ) -> LuceneFile {
+        let len = src.len();
+        LuceneFile {
+            name: name.into(),
+            src,
+            base: 0,
+            len,
+            expected_checksum: expected_checksum.map(Into::into),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if offset.checked_add(len as u64).is_none_or(|e| e > self.len) {
+            return Err(Error::corrupt(
+                self.name.as_ref(),
+                format!(
+                    "read of {len} byte(s) at offset {offset} past the end of the file ({} byte(s))",
+                    self.len
+                ),
+            ));
+        }
+        self.src
+            .read_at(self.base + offset, len)
+            .map_err(|e| self.rename(e))
+    }
+
+    /// Errors from the source name the outer file (`_0.cfs`); say which inner file we read.
+    fn rename(&self, mut e: Error) -> Error {
+        if e.location.file.as_deref() != Some(&*self.name) {
+            let outer = e.location.file.take();
+            e.location.file = Some(match outer {
+                Some(o) => format!("{} (inside {o})", self.name),
+                None => self.name.to_string(),
+            });
+        }
+        e
+    }
+
+    pub fn read_all(&self) -> Result<Vec<u8>> {
+        let len = usize::try_from(self.len)
+            .map_err(|_| Error::corrupt(self.name.as_ref(), "file too large to hold in memory"))?;
+        self.read_at(0, len)
+    }
+
+    /// A sub-file at `offset..offset+len` of this file, named `name`.
+    pub fn slice(&self, name: &str, offset: u64, len: u64) -> Result<LuceneFile> {
+        if offset.checked_add(len).is_none_or(|e| e > self.len) {
+            return Err(Error::corrupt(
+                self.name.as_ref(),
+                format!(
+                    "entry {name} at {offset}+{len} lies outside the file ({} byte(s))",
+                    self.len
+                ),
+            ));
+        }
+        Ok(LuceneFile {
+            name: name.into(),
+            src: self.src.clone(),
+            base: self.base + offset,
+            len,
+            expected_checksum: None,
+        })
+    }
+
+    /// Reads the whole file and verifies its footer checksum (and the snapshot's record of it).
+    /// For the small files of a segment: commit, segment info, field infos, live docs, ….
+    pub fn read_verified(&self) -> Result<Vec<u8>> {
+        let data = self.read_all()?;
+        let stored = codec::verify_footer(&data)
+            .map_err(|e| Error::corrupt(self.name.as_ref(), e.to_string()))?;
+        self.check_expected(stored)?;
+        Ok(data)
+    }
+
+    /// Streams the whole file through CRC32 in windows of `window` bytes and checks the footer,
+    /// without holding the file in memory.
+    pub fn verify_streaming(&self, window: usize) -> Result<()> {
+        if self.len < FOOTER_LEN as u64 {
+            return Err(Error::corrupt(
+                self.name.as_ref(),
+                format!("{} byte(s) is too short for a Lucene file", self.len),
+            ));
+        }
+        let footer = self.read_at(self.len - FOOTER_LEN as u64, FOOTER_LEN)?;
+        let stored = codec::footer_checksum(&footer)
+            .map_err(|e| Error::corrupt(self.name.as_ref(), e.to_string()))?;
+        let mut h = crc32fast::Hasher::new();
+        let body_end = self.len - 8;
+        let mut pos = 0;
+        while pos < body_end {
+            let n = (body_end - pos).min(window as u64) as usize;
+            h.update(&self.read_at(pos, n)?);
+            pos += n as u64;
+        }
+        let actual = h.finalize() as u64;
+        if actual != stored {
+            return Err(Error::in_file(
+                self.name.as_ref(),
+                ErrorKind::Checksum {
+                    expected: format!("{stored:#010x} (file footer)"),
+                    actual: format!("{actual:#010x}"),
+                },
+            ));
+        }
+        self.check_expected(stored)
+    }
+
+    fn check_expected(&self, stored: u64) -> Result<()> {
+        if let Some(expected) = &self.expected_checksum {
+            let got = codec::to_base36(stored);
+            if got != **expected {
+                return Err(Error::in_file(
+                    self.name.as_ref(),
+                    ErrorKind::Checksum {
+                        expected: format!("{expected} (snapshot metadata)"),
+                        actual: format!("{got} (file footer)"),
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The files of one Lucene commit, by name.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    files: BTreeMap<String, LuceneFile>,
+}
+
+impl Directory {
+    pub fn new() -> Self {
+        Directory::default()
+    }
+
+    pub fn insert(&mut self, file: LuceneFile) {
+        self.files.insert(file.name().to_string(), file);
+    }
+
+    /// A plain Lucene index directory stored as blobs in `dir` of a blob store (tests, tools).
+    pub fn from_blob_folder(store: Arc<dyn BlobStore>, dir: &str) -> Result<Directory> {
+        let mut out = Directory::new();
+        let listed = store
+            .list(dir)
+            .map_err(|e| Error::new(Location::file(dir), e))?;
+        for meta in listed {
+            let path = if dir.is_empty() {
+                meta.name.clone()
+            } else {
+                format!("{dir}/{}", meta.name)
+            };
+            let src = BlobFile::new(
+                meta.name.clone(),
+                store.clone(),
+                vec![Part {
+                    blob_path: path,
+                    len: meta.size,
+                }],
+            );
+            out.insert(LuceneFile::new(&meta.name, Arc::new(src), None));
+        }
+        Ok(out)
+    }
+
+    pub fn open(&self, name: &str) -> Result<LuceneFile> {
+        self.files.get(name).cloned().ok_or_else(|| {
+            Error::in_file(
+                name,
+                ErrorKind::Corrupt(
+                    "the commit needs this file but the shard's file list does not have it".into(),
+                ),
+            )
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// The name of the newest `segments_N` file (the commit), if any.
+    pub fn latest_commit(&self) -> Option<String> {
+        self.files
+            .keys()
+            .filter_map(|n| {
+                let gen = if n == "segments" {
+                    Some(0)
+                } else {
+                    n.strip_prefix("segments_")
+                        .and_then(|g| u64::from_str_radix(g, 36).ok())
+                };
+                gen.map(|g| (g, n.clone()))
+            })
+            .max()
+            .map(|(_, n)| n)
+    }
+}

@@ -1,0 +1,31 @@
+//! The Lucene layer: reads a commit's segments and their live stored documents.
+//!
+//! Every file is dispatched on its own header codec and version (never on the commit's Lucene
+//! version), because one commit can mix segments written by different Lucene versions.
+
+pub mod codec;
+pub mod commit;
+pub mod compound;
+pub mod directory;
+pub mod doc_values;
+pub mod field_infos;
+pub mod input;
+pub mod live_docs;
+pub mod segment;
+pub mod segment_info;
+pub mod stored_fields;
+
+pub use commit::{parse_commit, Commit, SegmentCommitInfo};
+pub use directory::{Directory, LuceneFile};
+pub use segment::{ReadOptions, SegmentReader};
+
+use crate::error::{Error, Result};
+
+/// Reads the newest commit point of a directory.
+pub fn read_commit(dir: &Directory) -> Result<Commit> {
+    let name = dir.latest_commit().ok_or_else(|| {
+        Error::corrupt("segments_N", "no commit point (segments_N) among the files")
+    })?;
+    let data = dir.open(&name)?.read_verified()?;
+    parse_commit(&name, &data)
+}

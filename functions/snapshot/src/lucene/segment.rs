@@ -1,0 +1,216 @@
+//! One segment of a commit: its info, fields, which documents are live, and its stored fields.
+
+use super::commit::SegmentCommitInfo;
+use super::compound::{open_compound, SegmentFiles};
+use super::directory::Directory;
+use super::doc_values;
+use super::field_infos::{parse_field_infos, FieldInfos};
+use super::live_docs::{read_live_docs, DocSet};
+use super::segment_info::{parse_segment_info, SegmentInfo};
+use super::stored_fields::{ChunkStart, RawDoc, StoredFieldsReader};
+use crate::error::{Error, Result};
+use crate::lucene::codec::to_base36;
+
+/// How files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Bytes asked for in each ranged read of a large file (the read window).
+    pub read_size: usize,
+    /// Verify the CRC32 of every file read (the stored-fields and doc-values data files in a
+    /// streaming pre-pass) before any of its documents is returned.
+    pub verify_checksums: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            read_size: 8 << 20,
+            verify_checksums: true,
+        }
+    }
+}
+
+/// Counts of what a segment holds besides live documents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LivenessCounts {
+    pub max_doc: u32,
+    pub hard_deleted: u32,
+    /// Soft-deleted and not also hard-deleted (as the commit counts them).
+    pub soft_deleted: u32,
+    pub live: u32,
+}
+
+pub struct SegmentReader {
+    pub commit_info: SegmentCommitInfo,
+    pub info: SegmentInfo,
+    pub field_infos: FieldInfos,
+    /// `None` when every document is live.
+    live: Option<DocSet>,
+    pub counts: LivenessCounts,
+    stored: StoredFieldsReader,
+}
+
+impl SegmentReader {
+    pub fn open(
+        dir: &Directory,
+        sci: &SegmentCommitInfo,
+        opts: &ReadOptions,
+    ) -> Result<SegmentReader> {
+        let seg = sci.name.as_str();
+        let si_name = format!("{seg}.si");
+        let si = dir.open(&si_name)?.read_verified()?;
+        let info = parse_segment_info(&si_name, &si, &sci.id)?;
+        let compound = if info.is_compound {
+            Some(open_compound(dir, seg, &sci.id)?)
+        } else {
+            None
+        };
+        let files = SegmentFiles {
+            outer: dir.clone(),
+            compound,
+        };
+        let fnm_name = if sci.field_infos_gen == -1 {
+            format!("{seg}.fnm")
+        } else {
+            format!("{seg}_{}.fnm", to_base36(sci.field_infos_gen as u64))
+        };
+        let fnm = files.open(&fnm_name)?.read_verified()?;
+        let field_infos = parse_field_infos(&fnm_name, &fnm, &sci.id)?;
+        let max_doc = info.max_doc;
+
+        if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
+            return Err(Error::corrupt(
+                &sci.name,
+                format!(
+                    "segment {seg}: {} hard and {} soft deletes in {max_doc} documents",
+                    sci.del_count, sci.soft_del_count
+                ),
+            ));
+        }
+        let hard = match sci.live_docs_file() {
+            Some(liv_name) => {
+                let data = dir.open(&liv_name)?.read_verified()?;
+                Some(read_live_docs(
+                    &liv_name,
+                    &data,
+                    &sci.id,
+                    sci.del_gen,
+                    max_doc,
+                    sci.del_count as u32,
+                )?)
+            }
+            None if sci.del_count != 0 => {
+                return Err(Error::corrupt(
+                    &si_name,
+                    format!(
+                        "segment {seg} has {} deletes but no live-docs file",
+                        sci.del_count
+                    ),
+                ))
+            }
+            None => None,
+        };
+        // Like Lucene's soft-deletes wrapper: a document with any value in the soft-deletes
+        // field is not live. With softDelCount 0 nothing can be soft-deleted.
+        let soft = match field_infos.soft_deletes_field() {
+            Some(field) if sci.soft_del_count > 0 => Some(doc_values::read_soft_deletes(
+                &files,
+                seg,
+                &sci.id,
+                &field_infos,
+                field,
+                max_doc,
+                opts.verify_checksums,
+                opts.read_size,
+            )?),
+            None if sci.soft_del_count > 0 => {
+                return Err(Error::corrupt(
+                    &fnm_name,
+                    format!(
+                        "segment {seg} counts {} soft deletes but has no soft-deletes field",
+                        sci.soft_del_count
+                    ),
+                ))
+            }
+            _ => None,
+        };
+        let live = match (hard, soft) {
+            (None, None) => None,
+            (Some(h), None) => Some(h),
+            (h, Some(s)) => {
+                let mut live = DocSet::empty(max_doc);
+                for d in 0..max_doc {
+                    if h.as_ref().is_none_or(|h| h.contains(d)) && !s.contains(d) {
+                        live.insert(d);
+                    }
+                }
+                Some(live)
+            }
+        };
+        let live_count = live.as_ref().map_or(max_doc, DocSet::count);
+        let expected = max_doc - sci.del_count as u32 - sci.soft_del_count as u32;
+        if live_count != expected {
+            return Err(Error::corrupt(
+                &si_name,
+                format!(
+                    "segment {seg}: {live_count} live document(s) after applying deletes, but the commit implies {expected} ({max_doc} - {} hard - {} soft)",
+                    sci.del_count, sci.soft_del_count
+                ),
+            ));
+        }
+        let stored = StoredFieldsReader::open(&files, seg, &sci.id, max_doc, opts.read_size)?;
+        if opts.verify_checksums {
+            stored.file().verify_streaming(opts.read_size)?;
+        }
+        Ok(SegmentReader {
+            commit_info: sci.clone(),
+            info,
+            field_infos,
+            live,
+            counts: LivenessCounts {
+                max_doc,
+                hard_deleted: sci.del_count as u32,
+                soft_deleted: sci.soft_del_count as u32,
+                live: live_count,
+            },
+            stored,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.commit_info.name
+    }
+
+    pub fn is_live(&self, doc: u32) -> bool {
+        self.live.as_ref().is_none_or(|l| l.contains(doc))
+    }
+
+    pub fn stored_fields(&self) -> &StoredFieldsReader {
+        &self.stored
+    }
+
+    /// Positions the reader so that the next live document returned has an id ≥ `doc`.
+    pub fn seek(&mut self, doc: u32, chunk: Option<ChunkStart>) -> Result<()> {
+        self.stored.seek(doc, chunk)
+    }
+
+    /// Where reading would continue: the next document id and the chunk it is in.
+    pub fn resume_point(&self) -> ChunkStart {
+        self.stored.next_chunk_start()
+    }
+
+    /// The next live document, skipping deleted ones.
+    pub fn next_live(&mut self) -> Result<Option<RawDoc<'_>>> {
+        loop {
+            // Decide liveness before borrowing the document (the borrow ends the loop).
+            let doc = match self.stored.next()? {
+                None => return Ok(None),
+                Some(d) => d.doc,
+            };
+            if self.live.as_ref().is_none_or(|l| l.contains(doc)) {
+                break;
+            }
+        }
+        Ok(self.stored.last())
+    }
+}

@@ -1,0 +1,579 @@
+//! Stored fields (`.fdt`): documents in compressed chunks, read front to back.
+//!
+//! The reader decodes chunk after chunk through a bounded read window, so neither the shard nor
+//! the `.fdt` file is ever held whole; only the current chunk is decompressed. Chunk starts and
+//! their first document id are exposed so a reader can later resume in the middle of a segment
+//! without the `.fdx` index.
+
+pub mod compression;
+pub mod fields;
+pub mod ints;
+
+use super::codec;
+use super::compound::SegmentFiles;
+use super::directory::LuceneFile;
+use super::input::{ByteReader, DecodeError, DecodeResult, Endian};
+use crate::error::{Error, ErrorKind, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Lucene50 BEST_SPEED: raw LZ4 blocks without a length.
+    Lz4,
+    /// Lucene50 BEST_COMPRESSION: VInt length + raw DEFLATE.
+    Deflate,
+    /// Lucene87/90 BEST_SPEED.
+    Lz4WithDict,
+    /// Lucene87/90 BEST_COMPRESSION.
+    DeflateWithDict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IntsEncoding {
+    Packed,
+    StoredFieldsInts,
+}
+
+/// How a `.fdt` file is laid out, from its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    pub codec: String,
+    pub version: i32,
+    pub compression: Compression,
+    pub order: Endian,
+    ints: IntsEncoding,
+    /// `chunkDocs = token >> shift` (1 before Lucene 8.9, 2 after, which added a dirty bit).
+    token_shift: u32,
+    chunk_size_in_meta: bool,
+    meta_codec: Option<&'static str>,
+}
+
+impl Format {
+    fn from_header(file: &str, codec_name: &str, version: i32) -> Result<Format> {
+        use Compression::*;
+        let (compression, order, ints, shift, in_meta, meta) = match (codec_name, version) {
+            ("Lucene50StoredFieldsFastData", 1 | 2) => {
+                (Lz4, Endian::Big, IntsEncoding::Packed, 1, false, None)
+            }
+            ("Lucene50StoredFieldsHighData", 1 | 2) => {
+                (Deflate, Endian::Big, IntsEncoding::Packed, 1, false, None)
+            }
+            ("Lucene87StoredFieldsFastData", 3 | 4) => (
+                Lz4WithDict,
+                Endian::Big,
+                IntsEncoding::Packed,
+                if version >= 4 { 2 } else { 1 },
+                true,
+                Some("Lucene85FieldsIndexMeta"),
+            ),
+            ("Lucene87StoredFieldsHighData", 3 | 4) => (
+                DeflateWithDict,
+                Endian::Big,
+                IntsEncoding::Packed,
+                if version >= 4 { 2 } else { 1 },
+                true,
+                Some("Lucene85FieldsIndexMeta"),
+            ),
+            ("Lucene90StoredFieldsFastData", 1) => (
+                Lz4WithDict,
+                Endian::Little,
+                IntsEncoding::StoredFieldsInts,
+                2,
+                true,
+                Some("Lucene90FieldsIndexMeta"),
+            ),
+            ("Lucene90StoredFieldsHighData", 1) => (
+                DeflateWithDict,
+                Endian::Little,
+                IntsEncoding::StoredFieldsInts,
+                2,
+                true,
+                Some("Lucene90FieldsIndexMeta"),
+            ),
+            (name, v) => {
+                let why = if name.to_ascii_lowercase().contains("zstd") {
+                    "zstd-compressed stored fields (Elasticsearch 8.14+ best_compression or the OpenSearch zstd codecs) are not supported; reindex the source with index.codec=default or best_compression on a Lucene codec".to_string()
+                } else if name.to_ascii_lowercase().contains("qat") {
+                    "hardware (QAT) compressed stored fields are not supported".to_string()
+                } else {
+                    "unknown stored fields format; supported are Lucene50 (Lucene 6–8.6), Lucene87 (8.7–8.11) and Lucene90 (9.x–10.x), fast and best-compression modes".to_string()
+                };
+                return Err(Error::in_file(
+                    file,
+                    ErrorKind::UnsupportedCodec {
+                        codec: name.to_string(),
+                        version: v,
+                        why,
+                    },
+                ));
+            }
+        };
+        Ok(Format {
+            codec: codec_name.to_string(),
+            version,
+            compression,
+            order,
+            ints,
+            token_shift: shift,
+            chunk_size_in_meta: in_meta,
+            meta_codec: meta,
+        })
+    }
+
+    pub fn is_best_compression(&self) -> bool {
+        matches!(
+            self.compression,
+            Compression::Deflate | Compression::DeflateWithDict
+        )
+    }
+}
+
+/// Where a chunk starts, so that reading can resume there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkStart {
+    /// Offset of the chunk in the `.fdt` file.
+    pub offset: u64,
+    /// Id of the chunk's first document.
+    pub doc_base: u32,
+}
+
+/// A document's serialized stored fields.
+#[derive(Debug, Clone, Copy)]
+pub struct RawDoc<'a> {
+    pub doc: u32,
+    pub num_fields: u32,
+    pub bytes: &'a [u8],
+}
+
+/// Reads the bytes of a file front to back through a bounded window of ranged reads.
+struct Window {
+    file: LuceneFile,
+    /// Where the data ends (the footer is not read through the window).
+    data_end: u64,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    buf_start: u64,
+    pos: usize,
+    read_size: usize,
+}
+
+impl Window {
+    fn offset(&self) -> u64 {
+        self.buf_start + self.pos as u64
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn at_end(&self) -> bool {
+        self.buf_start + self.buf.len() as u64 >= self.data_end
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+
+    fn seek(&mut self, offset: u64) {
+        let end = self.buf_start + self.buf.len() as u64;
+        if offset >= self.buf_start && offset <= end {
+            self.pos = (offset - self.buf_start) as usize;
+        } else {
+            self.buf.clear();
+            self.buf_start = offset;
+            self.pos = 0;
+        }
+    }
+
+    /// Makes at least `want` bytes available (fewer only at the end of the data).
+    fn fill(&mut self, want: usize) -> Result<()> {
+        if self.available().len() >= want || self.at_end() {
+            return Ok(());
+        }
+        // Drop what was consumed, then read the next stretch in one ranged read.
+        self.buf.drain(..self.pos);
+        self.buf_start += self.pos as u64;
+        self.pos = 0;
+        let have_to = self.buf_start + self.buf.len() as u64;
+        let need = (want - self.buf.len()).max(self.read_size) as u64;
+        let n = need.min(self.data_end - have_to) as usize;
+        let bytes = self.file.read_at(have_to, n)?;
+        if self.buf.is_empty() {
+            self.buf = bytes;
+        } else {
+            self.buf.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
+}
+
+/// Upper bound of the compressed size of a unit of `len` bytes in any of our formats, so that
+/// the window holds a whole unit before it is decoded (LZ4's worst case is len + len/255 + 16,
+/// DEFLATE's stored blocks add 5 bytes per 64 KiB, plus the VInt headers of ten sub-blocks).
+fn compressed_bound(len: usize) -> usize {
+    len + len / 64 + 1024
+}
+
+pub struct StoredFieldsReader {
+    format: Format,
+    file_name: String,
+    max_doc: u32,
+    chunk_size: usize,
+    window: Window,
+    /// Where the current chunk started.
+    chunk: ChunkStart,
+    meta: ChunkMeta,
+    data: Vec<u8>,
+    /// Next document id to return.
+    next_doc: u32,
+    /// Offset of the first chunk (just after the header).
+    first_chunk: u64,
+}
+
+impl StoredFieldsReader {
+    /// Opens the stored fields of a segment. `read_size` is the size of each ranged read.
+    pub fn open(
+        files: &SegmentFiles,
+        segment: &str,
+        segment_id: &[u8; 16],
+        max_doc: u32,
+        read_size: usize,
+    ) -> Result<StoredFieldsReader> {
+        let fdt_name = format!("{segment}.fdt");
+        let fdt = files.open(&fdt_name)?;
+        let head_len = (fdt.len() as usize).min(256);
+        let head = fdt.read_at(0, head_len)?;
+        let mut r = ByteReader::new(&head, Endian::Big);
+        let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(&fdt_name, e))?;
+        if header.id.as_ref() != Some(segment_id) {
+            return Err(Error::corrupt(
+                &fdt_name,
+                "segment id differs from the segment's",
+            ));
+        }
+        let format = Format::from_header(&fdt_name, &header.codec, header.version)?;
+        let chunk_size = if format.chunk_size_in_meta {
+            let fdm_name = format!("{segment}.fdm");
+            let fdm = files.open(&fdm_name)?.read_verified()?;
+            let mut m = ByteReader::new(&fdm, Endian::Big);
+            let mh = codec::read_index_header(&mut m).map_err(|e| Error::in_file(&fdm_name, e))?;
+            if Some(mh.codec.as_str()) != format.meta_codec || mh.id.as_ref() != Some(segment_id) {
+                return Err(Error::corrupt(
+                    &fdm_name,
+                    format!(
+                        "header {} v{} does not belong to {}",
+                        mh.codec, mh.version, format.codec
+                    ),
+                ));
+            }
+            m.set_order(format.order);
+            m.vint().map_err(|e| Error::in_file(&fdm_name, e))?
+        } else {
+            let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
+            let piv = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
+            if piv != 2 {
+                return Err(Error::in_file(
+                    &fdt_name,
+                    ErrorKind::UnsupportedCodec {
+                        codec: format.codec.clone(),
+                        version: format.version,
+                        why: format!("PackedInts version {piv} (only 2 is written by Lucene 5+)"),
+                    },
+                ));
+            }
+            cs
+        };
+        if chunk_size <= 0 {
+            return Err(Error::corrupt(
+                &fdt_name,
+                format!("chunk size {chunk_size}"),
+            ));
+        }
+        let first_chunk = r.position() as u64;
+        if fdt.len() < first_chunk + codec::FOOTER_LEN as u64 {
+            return Err(Error::corrupt(&fdt_name, "file too short"));
+        }
+        let footer = fdt.read_at(fdt.len() - codec::FOOTER_LEN as u64, codec::FOOTER_LEN)?;
+        codec::footer_checksum(&footer).map_err(|e| Error::corrupt(&fdt_name, e.to_string()))?;
+        let data_end = fdt.len() - codec::FOOTER_LEN as u64;
+        Ok(StoredFieldsReader {
+            format,
+            file_name: fdt_name,
+            max_doc,
+            chunk_size: chunk_size as usize,
+            window: Window {
+                file: fdt,
+                data_end,
+                buf: Vec::new(),
+                buf_start: first_chunk,
+                pos: 0,
+                read_size: read_size.max(4096),
+            },
+            chunk: ChunkStart {
+                offset: first_chunk,
+                doc_base: 0,
+            },
+            meta: ChunkMeta::default(),
+            data: Vec::new(),
+            next_doc: 0,
+            first_chunk,
+        })
+    }
+
+    pub fn format(&self) -> &Format {
+        &self.format
+    }
+
+    pub fn file(&self) -> &LuceneFile {
+        &self.window.file
+    }
+
+    pub fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+
+    /// The chunk that holds the document returned last (or the next one, before any).
+    pub fn current_chunk(&self) -> ChunkStart {
+        self.chunk
+    }
+
+    /// The chunk that the next call to `next` reads from: the current one while it has
+    /// documents left, else the one after it.
+    pub fn next_chunk_start(&self) -> ChunkStart {
+        if self.next_doc < self.chunk.doc_base + self.meta.chunk_docs {
+            self.chunk
+        } else {
+            ChunkStart {
+                offset: self.window.offset(),
+                doc_base: self.next_doc,
+            }
+        }
+    }
+
+    /// Continues at document `doc`, reading from the chunk that starts at `chunk` (from an
+    /// earlier `next_chunk_start`). Without a chunk, reads from the first chunk and skips.
+    pub fn seek(&mut self, doc: u32, chunk: Option<ChunkStart>) -> Result<()> {
+        let start = chunk.unwrap_or(ChunkStart {
+            offset: self.first_chunk,
+            doc_base: 0,
+        });
+        if start.doc_base > doc
+            || start.offset < self.first_chunk
+            || start.offset > self.window.data_end
+        {
+            return Err(Error::in_file(
+                &self.file_name,
+                ErrorKind::BadPosition(format!(
+                    "chunk at offset {} (first doc {}) cannot hold doc {doc}",
+                    start.offset, start.doc_base
+                )),
+            ));
+        }
+        self.window.seek(start.offset);
+        self.chunk = start;
+        self.meta.chunk_docs = 0;
+        self.next_doc = start.doc_base;
+        while self.next_doc < doc {
+            if self.next()?.is_none() {
+                return Err(Error::in_file(
+                    &self.file_name,
+                    ErrorKind::BadPosition(format!(
+                        "doc {doc} is past the segment's {} docs",
+                        self.max_doc
+                    )),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The next document in id order, or `None` after the last one.
+    pub fn next(&mut self) -> Result<Option<RawDoc<'_>>> {
+        if self.next_doc >= self.max_doc {
+            return Ok(None);
+        }
+        if self.next_doc >= self.chunk.doc_base + self.meta.chunk_docs {
+            self.read_chunk()?;
+        }
+        self.next_doc += 1;
+        Ok(self.last())
+    }
+
+    /// The document returned by the last call to `next`, again.
+    pub fn last(&self) -> Option<RawDoc<'_>> {
+        let doc = self.next_doc.checked_sub(1)?;
+        let i = doc.checked_sub(self.chunk.doc_base)? as usize;
+        if i >= self.meta.chunk_docs as usize {
+            return None;
+        }
+        let (from, to) = (
+            self.meta.offsets[i] as usize,
+            self.meta.offsets[i + 1] as usize,
+        );
+        Some(RawDoc {
+            doc,
+            num_fields: self.meta.num_fields[i],
+            bytes: &self.data[from..to],
+        })
+    }
+
+    fn corrupt(&self, offset: u64, e: DecodeError) -> Error {
+        Error::corrupt(
+            &self.file_name,
+            format!(
+                "stored-fields chunk at offset {offset} (doc {}): {e}",
+                self.next_doc
+            ),
+        )
+    }
+
+    fn read_chunk(&mut self) -> Result<()> {
+        let start = self.window.offset();
+        // The header: retried with a larger window if it straddles the end of the current one.
+        let mut want = 64 * 1024;
+        let (header_len, total_len, sliced) = loop {
+            self.window.fill(want)?;
+            let mut r = ByteReader::new(self.window.available(), self.format.order);
+            match self
+                .meta
+                .parse(&mut r, &self.format, self.next_doc, self.max_doc)
+            {
+                Ok((total, sliced)) => break (r.position(), total, sliced),
+                Err(DecodeError::Truncated { .. }) if !self.window.at_end() => {
+                    want = self.window.available().len() * 2
+                }
+                Err(e) => return Err(self.corrupt(start, e)),
+            }
+        };
+        self.window.consume(header_len);
+        self.chunk = ChunkStart {
+            offset: start,
+            doc_base: self.next_doc,
+        };
+
+        self.data.clear();
+        // Shrink after an outsized chunk (a huge document) so memory returns to normal.
+        if self.data.capacity() > 4 * (2 * self.chunk_size + 1024 * 1024)
+            && total_len < self.chunk_size * 2
+        {
+            self.data.shrink_to(2 * self.chunk_size);
+        }
+        if sliced {
+            let mut done = 0;
+            while done < total_len {
+                let unit = self.chunk_size.min(total_len - done);
+                self.decode_unit(unit, start)?;
+                done += unit;
+            }
+        } else {
+            self.decode_unit(total_len, start)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes one compression unit from the window and appends it to `data`.
+    fn decode_unit(&mut self, len: usize, chunk_offset: u64) -> Result<()> {
+        let mut want = compressed_bound(len);
+        let before = self.data.len();
+        loop {
+            self.window.fill(want)?;
+            let input = self.window.available();
+            let order = self.format.order;
+            let res = match self.format.compression {
+                Compression::Lz4 => compression::lz4_raw(input, len, &mut self.data),
+                Compression::Deflate => compression::deflate_raw(input, len, &mut self.data, order),
+                Compression::Lz4WithDict => {
+                    compression::lz4_with_dict(input, len, &mut self.data, order)
+                }
+                Compression::DeflateWithDict => {
+                    compression::deflate_with_dict(input, len, &mut self.data, order)
+                }
+            };
+            match res {
+                Ok(used) => {
+                    debug_assert_eq!(self.data.len(), before + len);
+                    self.window.consume(used);
+                    return Ok(());
+                }
+                Err(DecodeError::Truncated { .. }) if !self.window.at_end() => {
+                    self.data.truncate(before);
+                    want = self.window.available().len() * 2;
+                }
+                Err(e) => return Err(self.corrupt(chunk_offset, e)),
+            }
+        }
+    }
+}
+
+/// The header of the current chunk: per-document field counts and lengths.
+#[derive(Debug, Default)]
+struct ChunkMeta {
+    chunk_docs: u32,
+    num_fields: Vec<u32>,
+    lengths: Vec<u32>,
+    /// Document i of the chunk is `data[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+}
+
+impl ChunkMeta {
+    /// Parses a chunk header; returns the decompressed length and whether the chunk is sliced.
+    fn parse(
+        &mut self,
+        r: &mut ByteReader,
+        format: &Format,
+        next_doc: u32,
+        max_doc: u32,
+    ) -> DecodeResult<(usize, bool)> {
+        let doc_base = r.vint()?;
+        if doc_base as u32 != next_doc {
+            return r.invalid(format!(
+                "chunk starts at doc {doc_base}, expected {next_doc} (misaligned or corrupt)"
+            ));
+        }
+        let token = r.vint()? as u32;
+        let chunk_docs = token >> format.token_shift;
+        let sliced = token & 1 == 1;
+        if chunk_docs == 0 || next_doc as u64 + chunk_docs as u64 > max_doc as u64 {
+            return r.invalid(format!(
+                "chunk of {chunk_docs} doc(s) at doc {next_doc} in a segment of {max_doc}"
+            ));
+        }
+        let n = chunk_docs as usize;
+        if n == 1 {
+            self.num_fields.clear();
+            self.num_fields.push(r.vint()? as u32);
+            self.lengths.clear();
+            self.lengths.push(r.vint()? as u32);
+        } else {
+            match format.ints {
+                IntsEncoding::Packed => {
+                    ints::read_packed(r, n, &mut self.num_fields)?;
+                    ints::read_packed(r, n, &mut self.lengths)?;
+                }
+                IntsEncoding::StoredFieldsInts => {
+                    ints::read_stored_fields_ints(r, n, &mut self.num_fields)?;
+                    ints::read_stored_fields_ints(r, n, &mut self.lengths)?;
+                }
+            }
+        }
+        self.offsets.clear();
+        self.offsets.push(0);
+        let mut total: u64 = 0;
+        for i in 0..n {
+            let len = self.lengths[i];
+            if (len == 0) != (self.num_fields[i] == 0) {
+                return r.invalid(format!(
+                    "doc {} has length {len} and {} field(s)",
+                    next_doc as usize + i,
+                    self.num_fields[i]
+                ));
+            }
+            total += len as u64;
+            if total > i32::MAX as u64 {
+                return r.invalid("chunk longer than 2 GiB");
+            }
+            self.offsets.push(total as u32);
+        }
+        self.chunk_docs = chunk_docs;
+        Ok((total as usize, sliced))
+    }
+}

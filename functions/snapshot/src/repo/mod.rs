@@ -1,0 +1,632 @@
+//! The repository layer: blobs and metadata written by Elasticsearch/OpenSearch snapshots.
+//!
+//! `index.latest` → `index-N` (which snapshots and indices exist) → index metadata (shard
+//! count, settings, mappings) → shard snapshot (the Lucene files of the shard's commit and the
+//! blobs that hold them).
+
+pub mod blob_format;
+pub mod node;
+pub mod repository_data;
+pub mod smile;
+
+use std::sync::Arc;
+
+use crate::blob::{BlobError, BlobStore};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::lucene::directory::{BlobFile, Directory, InlineBytes, LuceneFile, Part};
+pub use node::Node;
+pub use repository_data::{IndexEntry, RepositoryData, SnapshotEntry, SnapshotState};
+
+/// An opened snapshot repository (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Repository {
+    store: Arc<dyn BlobStore>,
+    data: Arc<RepositoryData>,
+}
+
+impl Repository {
+    /// Reads the newest repository generation.
+    pub fn open(store: Arc<dyn BlobStore>) -> Result<Repository> {
+        let loc = Location {
+            repository: Some(store.location()),
+            ..Default::default()
+        };
+        let at = |file: &str| Location {
+            file: Some(file.to_string()),
+            ..loc.clone()
+        };
+        let generation = match store.read("index.latest") {
+            Ok(bytes) if bytes.len() == 8 => i64::from_be_bytes(bytes.try_into().expect("8 bytes")),
+            Ok(bytes) => {
+                return Err(Error::new(
+                    at("index.latest"),
+                    ErrorKind::Corrupt(format!("{} byte(s), expected 8", bytes.len())),
+                ))
+            }
+            // Some stores (read-only URL repositories, listings) lack index.latest: take the
+            // largest index-N.
+            Err(BlobError::NotFound { .. }) => {
+                let listed = store.list("").map_err(|e| Error::new(loc.clone(), e))?;
+                let newest = listed
+                    .iter()
+                    .filter_map(|b| b.name.strip_prefix("index-")?.parse::<i64>().ok())
+                    .max();
+                match newest {
+                    Some(g) => g,
+                    None if listed.is_empty() => {
+                        return Err(Error::new(
+                            loc,
+                            ErrorKind::Corrupt(
+                                "the repository is empty or does not exist (no index.latest, no index-N)".into(),
+                            ),
+                        ))
+                    }
+                    None => {
+                        return Err(Error::new(
+                            loc,
+                            ErrorKind::Corrupt(
+                                "not a snapshot repository: no index.latest and no index-N blob".into(),
+                            ),
+                        ))
+                    }
+                }
+            }
+            Err(e) => return Err(Error::new(at("index.latest"), e)),
+        };
+        let name = format!("index-{generation}");
+        let bytes = store.read(&name).map_err(|e| Error::new(at(&name), e))?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                at(&name),
+                ErrorKind::Corrupt(format!("not valid JSON: {e}")),
+            )
+        })?;
+        let data = RepositoryData::parse(generation, &Node::from_json(&json))
+            .map_err(|e| Error::new(at(&name), ErrorKind::Corrupt(e)))?;
+        Ok(Repository {
+            store,
+            data: Arc::new(data),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn BlobStore> {
+        &self.store
+    }
+
+    pub fn data(&self) -> &RepositoryData {
+        &self.data
+    }
+
+    pub fn location(&self) -> Location {
+        Location {
+            repository: Some(self.store.location()),
+            ..Default::default()
+        }
+    }
+
+    /// A snapshot by name.
+    pub fn snapshot(&self, name: &str) -> Result<Snapshot> {
+        match self.data.snapshot(name) {
+            Some(entry) => Ok(Snapshot {
+                repo: self.clone(),
+                entry: entry.clone(),
+            }),
+            None => {
+                let known: Vec<&str> = self
+                    .data
+                    .snapshots
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                Err(Error::new(
+                    self.location(),
+                    ErrorKind::UnknownSnapshot {
+                        name: name.to_string(),
+                        known: if known.is_empty() {
+                            "no snapshots".into()
+                        } else {
+                            known.join(", ")
+                        },
+                    },
+                ))
+            }
+        }
+    }
+
+    fn read_metadata(&self, loc: &Location, path: &str, codec: &str) -> Result<Node> {
+        let bytes = self
+            .store
+            .read(path)
+            .map_err(|e| Error::new(loc.clone(), e).within(&Location::file(path)))?;
+        blob_format::decode(path, &bytes, codec).map_err(|e| e.within(loc))
+    }
+}
+
+/// General facts of a snapshot from its `snap-<uuid>.dat`.
+#[derive(Debug, Clone)]
+pub struct SnapshotInfo {
+    pub state: Option<String>,
+    /// The writer's version, e.g. `7.10.2` or `OpenSearch 2.11.1`.
+    pub version: Option<String>,
+    pub indices: Vec<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    /// OpenSearch remote-store shallow copy: the data is not in this repository.
+    pub shallow_copy: bool,
+}
+
+/// One snapshot of a repository.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    repo: Repository,
+    entry: SnapshotEntry,
+}
+
+impl Snapshot {
+    pub fn name(&self) -> &str {
+        &self.entry.name
+    }
+
+    pub fn uuid(&self) -> &str {
+        &self.entry.uuid
+    }
+
+    pub fn entry(&self) -> &SnapshotEntry {
+        &self.entry
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    pub fn location(&self) -> Location {
+        Location {
+            snapshot: Some(self.entry.name.clone()),
+            ..self.repo.location()
+        }
+    }
+
+    /// Names of the indices in this snapshot, sorted.
+    pub fn index_names(&self) -> Vec<String> {
+        self.repo
+            .data
+            .indices_of(&self.entry.uuid)
+            .into_iter()
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    pub fn info(&self) -> Result<SnapshotInfo> {
+        let path = format!("snap-{}.dat", self.entry.uuid);
+        let root = self
+            .repo
+            .read_metadata(&self.location(), &path, "snapshot")?;
+        let s = root.get("snapshot").unwrap_or(&root);
+        let version = s
+            .get("version_id")
+            .and_then(Node::as_i64)
+            .map(version_from_id)
+            .or_else(|| s.get("version").and_then(Node::as_str).map(str::to_string));
+        Ok(SnapshotInfo {
+            state: s.get("state").and_then(Node::as_str).map(str::to_string),
+            version,
+            indices: s
+                .get("indices")
+                .and_then(Node::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            start_time: s.get("start_time").and_then(Node::as_i64),
+            end_time: s.get("end_time").and_then(Node::as_i64),
+            shallow_copy: s
+                .get("remote_store_index_shallow_copy")
+                .and_then(Node::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    /// The metadata of an index in this snapshot.
+    pub fn index(&self, name: &str) -> Result<IndexMetadata> {
+        let entries = self.repo.data.indices_of(&self.entry.uuid);
+        let Some(entry) = entries.iter().find(|i| i.name == name) else {
+            let known: Vec<&str> = entries.iter().map(|i| i.name.as_str()).collect();
+            return Err(Error::new(
+                self.location(),
+                ErrorKind::UnknownIndex {
+                    name: name.to_string(),
+                    known: if known.is_empty() {
+                        "no indices".into()
+                    } else {
+                        known.join(", ")
+                    },
+                },
+            ));
+        };
+        let loc = Location {
+            index: Some(name.to_string()),
+            ..self.location()
+        };
+        let blob_id = self.repo.data.index_metadata_blob_id(&self.entry, entry);
+        let path = format!("indices/{}/meta-{blob_id}.dat", entry.id);
+        let root = self.repo.read_metadata(&loc, &path, "index-metadata")?;
+        IndexMetadata::from_node(name, entry, &root).map_err(|e| {
+            Error::new(
+                Location {
+                    file: Some(path.clone()),
+                    ..loc.clone()
+                },
+                ErrorKind::Corrupt(e),
+            )
+        })
+    }
+
+    /// The file list of one shard of an index.
+    pub fn shard(&self, index: &IndexMetadata, shard: u32) -> Result<ShardSnapshot> {
+        let loc = Location {
+            index: Some(index.name.clone()),
+            shard: Some(shard),
+            ..self.location()
+        };
+        if shard >= index.number_of_shards {
+            return Err(Error::new(
+                loc,
+                ErrorKind::UnknownShard {
+                    shard,
+                    count: index.number_of_shards,
+                },
+            ));
+        }
+        if index.shard_path_type != 0 {
+            return Err(Error::new(
+                loc,
+                ErrorKind::Unsupported(format!(
+                    "hashed shard paths (OpenSearch snapshot.shard_path_type {}) are not supported",
+                    index.shard_path_type
+                )),
+            ));
+        }
+        let dir = format!("indices/{}/{shard}", index.repository_id);
+        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
+        let root = match self.repo.read_metadata(&loc, &path, "snapshot") {
+            Err(e) if matches!(e.kind, ErrorKind::Blob(BlobError::NotFound { .. })) => {
+                let shallow = format!("{dir}/shallow-snap-{}.dat", self.entry.uuid);
+                if self.repo.store.read_range(&shallow, 0, 1).is_ok() {
+                    return Err(Error::new(
+                        loc,
+                        ErrorKind::Unsupported(
+                            "an OpenSearch shallow (remote-store) snapshot: the shard's data is not in this repository".into(),
+                        ),
+                    ));
+                }
+                return Err(e);
+            }
+            other => other?,
+        };
+        ShardSnapshot::from_node(index.name.clone(), shard, dir, &root).map_err(|e| {
+            Error::new(
+                Location {
+                    file: Some(path.clone()),
+                    ..loc.clone()
+                },
+                ErrorKind::Corrupt(e),
+            )
+        })
+    }
+
+    /// The Lucene files of one shard, read straight from the repository's blobs.
+    pub fn shard_directory(&self, shard: &ShardSnapshot) -> Result<Directory> {
+        let loc = Location {
+            index: Some(shard.index.clone()),
+            shard: Some(shard.shard),
+            ..self.location()
+        };
+        shard
+            .directory(self.repo.store.clone())
+            .map_err(|e| e.within(&loc))
+    }
+}
+
+/// ES version ids are `major*1_000_000 + minor*10_000 + patch*100 + 99`; OpenSearch sets bit 27.
+pub fn version_from_id(id: i64) -> String {
+    let (prefix, v) = if id & 0x0800_0000 != 0 {
+        ("OpenSearch ", id ^ 0x0800_0000)
+    } else {
+        ("", id)
+    };
+    if v > 100_000_000 {
+        // ES ≥ 8.11 IndexVersion ids follow another numbering.
+        return format!("{prefix}id {id}");
+    }
+    format!(
+        "{prefix}{}.{}.{}",
+        v / 1_000_000,
+        (v / 10_000) % 100,
+        (v / 100) % 100
+    )
+}
+
+/// What the index metadata blob says about an index.
+#[derive(Debug, Clone)]
+pub struct IndexMetadata {
+    pub name: String,
+    /// The index's id in the repository (`indices/<id>/`).
+    pub repository_id: String,
+    pub number_of_shards: u32,
+    /// Settings as flat `index.*` keys, as ES writes them.
+    pub settings: Node,
+    /// Mappings: `{"<type>": {...}}` per mapping type (one in ES ≥ 6).
+    pub mappings: Node,
+    pub version_created: Option<String>,
+    pub shard_path_type: i64,
+}
+
+impl IndexMetadata {
+    fn from_node(
+        name: &str,
+        entry: &IndexEntry,
+        root: &Node,
+    ) -> std::result::Result<IndexMetadata, String> {
+        let meta = root
+            .get(name)
+            .or_else(|| {
+                root.as_object()
+                    .and_then(|o| (o.len() == 1).then(|| &o[0].1))
+            })
+            .ok_or_else(|| format!("index metadata does not describe index {name}"))?;
+        let settings = meta
+            .get("settings")
+            .cloned()
+            .unwrap_or(Node::Object(Vec::new()));
+        let setting = |key: &str| -> Option<&Node> {
+            settings.get(key).or_else(|| {
+                // Nested form {"index": {"number_of_shards": …}}.
+                let mut node = &settings;
+                for part in key.split('.') {
+                    node = node.get(part)?;
+                }
+                Some(node)
+            })
+        };
+        let shards = setting("index.number_of_shards")
+            .and_then(Node::as_i64)
+            .ok_or("settings lack index.number_of_shards")?;
+        if !(1..=100_000).contains(&shards) {
+            return Err(format!("index.number_of_shards is {shards}"));
+        }
+        if let Some(gens) = entry.shard_generations {
+            if gens != shards as usize {
+                return Err(format!(
+                    "the repository records {gens} shard generation(s) but the settings say {shards} shard(s)"
+                ));
+            }
+        }
+        let version_created = setting("index.version.created")
+            .and_then(Node::as_i64)
+            .map(version_from_id);
+        let mappings = decode_mappings(meta.get("mappings"))?;
+        Ok(IndexMetadata {
+            name: name.to_string(),
+            repository_id: entry.id.clone(),
+            number_of_shards: shards as u32,
+            settings,
+            mappings,
+            version_created,
+            shard_path_type: entry.shard_path_type,
+        })
+    }
+}
+
+/// Mappings come as `[{"_doc": {...}}]`, as an object, or as compressed JSON bytes.
+fn decode_mappings(node: Option<&Node>) -> std::result::Result<Node, String> {
+    fn one(n: &Node) -> std::result::Result<Vec<(String, Node)>, String> {
+        match n {
+            Node::Object(o) => Ok(o.clone()),
+            Node::Binary(b) => {
+                let json = match b.strip_prefix(b"DFL\0") {
+                    Some(z) => blob_format::inflate_all(z)?,
+                    None => b.clone(),
+                };
+                let v: serde_json::Value = serde_json::from_slice(&json)
+                    .map_err(|e| format!("mapping is not JSON: {e}"))?;
+                match Node::from_json(&v) {
+                    Node::Object(o) => Ok(o),
+                    _ => Err("mapping is not a JSON object".into()),
+                }
+            }
+            _ => Err("unexpected mapping value".into()),
+        }
+    }
+    let mut out = Vec::new();
+    match node {
+        None | Some(Node::Null) => {}
+        Some(Node::Array(items)) => {
+            for item in items {
+                out.extend(one(item)?);
+            }
+        }
+        Some(n) => out.extend(one(n)?),
+    }
+    Ok(Node::Object(out))
+}
+
+/// One Lucene file of a shard snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// `__<uuid>` (uploaded) or `v__<uuid>` (bytes inline in `meta_hash`).
+    pub blob_name: String,
+    pub physical_name: String,
+    pub length: u64,
+    /// CRC32 from the file's footer, base 36.
+    pub checksum: String,
+    pub part_size: Option<u64>,
+    pub written_by: Option<String>,
+    pub meta_hash: Option<Vec<u8>>,
+}
+
+impl FileInfo {
+    pub fn is_virtual(&self) -> bool {
+        self.blob_name.starts_with("v__")
+    }
+
+    pub fn number_of_parts(&self) -> u64 {
+        match self.part_size {
+            Some(p) if p > 0 && p < self.length => self.length.div_ceil(p),
+            _ => 1,
+        }
+    }
+}
+
+/// The files of one shard's Lucene commit, as a snapshot recorded them.
+#[derive(Debug, Clone)]
+pub struct ShardSnapshot {
+    pub index: String,
+    pub shard: u32,
+    /// Folder of the shard's blobs in the repository.
+    pub folder: String,
+    pub files: Vec<FileInfo>,
+}
+
+impl ShardSnapshot {
+    fn from_node(
+        index: String,
+        shard: u32,
+        folder: String,
+        root: &Node,
+    ) -> std::result::Result<ShardSnapshot, String> {
+        let files = root
+            .get("files")
+            .and_then(Node::as_array)
+            .ok_or("shard snapshot has no files list")?;
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let s = |k: &str| f.get(k).and_then(Node::as_str).map(str::to_string);
+            let blob_name = s("name").ok_or("a file entry has no name")?;
+            let physical_name =
+                s("physical_name").ok_or_else(|| format!("{blob_name} has no physical_name"))?;
+            let length = f
+                .get("length")
+                .and_then(Node::as_i64)
+                .filter(|l| *l >= 0)
+                .ok_or_else(|| format!("{physical_name} has no valid length"))?
+                as u64;
+            let checksum =
+                s("checksum").ok_or_else(|| format!("{physical_name} has no checksum"))?;
+            let part_size = f
+                .get("part_size")
+                .and_then(Node::as_i64)
+                .filter(|p| *p > 0)
+                .map(|p| p as u64);
+            let meta_hash = f.get("meta_hash").and_then(|n| match n {
+                Node::Binary(b) => Some(b.clone()),
+                // JSON-written metadata would carry it as base64 text.
+                Node::String(t) => {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(t).ok()
+                }
+                _ => None,
+            });
+            out.push(FileInfo {
+                blob_name,
+                physical_name,
+                length,
+                checksum,
+                part_size,
+                written_by: s("written_by"),
+                meta_hash,
+            });
+        }
+        Ok(ShardSnapshot {
+            index,
+            shard,
+            folder,
+            files: out,
+        })
+    }
+
+    /// Total size of the shard's files.
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.length).sum()
+    }
+
+    /// Maps the files to their blobs (parts, inline bytes) as a Lucene directory.
+    pub fn directory(&self, store: Arc<dyn BlobStore>) -> Result<Directory> {
+        let mut dir = Directory::new();
+        for f in &self.files {
+            let src: Arc<dyn crate::lucene::directory::RandomAccess> = if f.is_virtual() {
+                let bytes = f.meta_hash.clone().ok_or_else(|| {
+                    Error::corrupt(
+                        &f.physical_name,
+                        format!("virtual file {} has no inline content", f.blob_name),
+                    )
+                })?;
+                if bytes.len() as u64 != f.length {
+                    return Err(Error::corrupt(
+                        &f.physical_name,
+                        format!(
+                            "inline content of {} has {} byte(s), length says {}",
+                            f.blob_name,
+                            bytes.len(),
+                            f.length
+                        ),
+                    ));
+                }
+                Arc::new(InlineBytes {
+                    name: f.physical_name.clone(),
+                    data: bytes,
+                })
+            } else {
+                let n = f.number_of_parts();
+                let parts = if n == 1 {
+                    vec![Part {
+                        blob_path: format!("{}/{}", self.folder, f.blob_name),
+                        len: f.length,
+                    }]
+                } else {
+                    let p = f.part_size.expect("several parts imply a part size");
+                    (0..n)
+                        .map(|i| Part {
+                            blob_path: format!("{}/{}.part{i}", self.folder, f.blob_name),
+                            len: p.min(f.length - i * p),
+                        })
+                        .collect()
+                };
+                Arc::new(BlobFile::new(f.physical_name.clone(), store.clone(), parts))
+            };
+            dir.insert(LuceneFile::new(&f.physical_name, src, Some(&f.checksum)));
+        }
+        Ok(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_ids_of_es_and_opensearch() {
+        assert_eq!(version_from_id(7_100_299), "7.10.2");
+        assert_eq!(version_from_id(6_080_099), "6.8.0");
+        assert_eq!(version_from_id(136_327_927), "OpenSearch 2.11.1");
+    }
+
+    #[test]
+    fn parts_are_counted_from_part_size() {
+        let mut f = FileInfo {
+            blob_name: "__a".into(),
+            physical_name: "_0.cfs".into(),
+            length: 250,
+            checksum: "x".into(),
+            part_size: Some(100),
+            written_by: None,
+            meta_hash: None,
+        };
+        assert_eq!(f.number_of_parts(), 3);
+        f.part_size = Some(i64::MAX as u64);
+        assert_eq!(f.number_of_parts(), 1);
+        f.part_size = None;
+        assert_eq!(f.number_of_parts(), 1);
+    }
+}
