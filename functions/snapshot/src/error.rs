@@ -106,7 +106,8 @@ pub enum ErrorKind {
 /// An error of the snapshot reader, with where it happened.
 #[derive(Debug)]
 pub struct Error {
-    pub location: Location,
+    /// Boxed to keep `Result`s small on the hot path.
+    pub location: Box<Location>,
     pub kind: ErrorKind,
 }
 
@@ -123,7 +124,7 @@ impl std::error::Error for Error {}
 impl Error {
     pub fn new(location: Location, kind: impl Into<ErrorKind>) -> Self {
         Error {
-            location,
+            location: Box::new(location),
             kind: kind.into(),
         }
     }

@@ -15,6 +15,9 @@ use crate::error::{Error, ErrorKind, Location, Result};
 /// Bytes that can be read at any offset.
 pub trait RandomAccess: Send + Sync + fmt::Debug {
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>>;
 }
 

@@ -5,10 +5,12 @@
 //! entry in front of the one we want has to be walked (Lucene70, Lucene80, Lucene90 layouts).
 
 use super::codec;
+use super::commit::SegmentCommitInfo;
 use super::compound::SegmentFiles;
 use super::field_infos::{FieldInfo, FieldInfos};
 use super::input::{ByteReader, DecodeResult, Endian};
 use super::live_docs::DocSet;
+use super::segment::ReadOptions;
 use crate::error::{Error, ErrorKind, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +42,14 @@ enum DocsWithField {
 /// of `read_size`), so that a corrupt bit never turns into a wrong liveness decision.
 pub fn read_soft_deletes(
     files: &SegmentFiles,
-    segment: &str,
-    segment_id: &[u8; 16],
+    segment: &SegmentCommitInfo,
     field_infos: &FieldInfos,
     field: &FieldInfo,
     max_doc: u32,
-    verify: bool,
-    read_size: usize,
+    opts: &ReadOptions,
 ) -> Result<DocSet> {
+    let segment_id = &segment.id;
+    let segment = segment.name.as_str();
     let format = field.attribute("PerFieldDocValuesFormat.format");
     let suffix = field.attribute("PerFieldDocValuesFormat.suffix");
     let (Some(format), Some(suffix)) = (format, suffix) else {
@@ -163,8 +165,8 @@ pub fn read_soft_deletes(
                     "header does not match its metadata file",
                 ));
             }
-            if verify {
-                data.verify_streaming(read_size)?;
+            if opts.verify_checksums {
+                data.verify_streaming(opts.read_size)?;
             }
             let len = usize::try_from(length)
                 .map_err(|_| Error::corrupt(&data_name, "doc-id set too large"))?;

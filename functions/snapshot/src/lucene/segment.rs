@@ -115,13 +115,11 @@ impl SegmentReader {
         let soft = match field_infos.soft_deletes_field() {
             Some(field) if sci.soft_del_count > 0 => Some(doc_values::read_soft_deletes(
                 &files,
-                seg,
-                &sci.id,
+                sci,
                 &field_infos,
                 field,
                 max_doc,
-                opts.verify_checksums,
-                opts.read_size,
+                opts,
             )?),
             None if sci.soft_del_count > 0 => {
                 return Err(Error::corrupt(
@@ -203,7 +201,7 @@ impl SegmentReader {
     pub fn next_live(&mut self) -> Result<Option<RawDoc<'_>>> {
         loop {
             // Decide liveness before borrowing the document (the borrow ends the loop).
-            let doc = match self.stored.next()? {
+            let doc = match self.stored.read_next()? {
                 None => return Ok(None),
                 Some(d) => d.doc,
             };

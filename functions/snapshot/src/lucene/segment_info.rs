@@ -99,7 +99,7 @@ fn parse_body(r: &mut ByteReader, format: String, layout: Layout) -> DecodeResul
     // hasBlocks byte follows.
     if layout == Layout::V90 && version >= (9, 9, 0) {
         match r.u8()? {
-            0 | 1 => {}
+            0 | 1 | 0xFF => {}
             b => return r.invalid(format!("bad hasBlocks byte {b}")),
         }
     }

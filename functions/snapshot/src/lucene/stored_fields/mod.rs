@@ -336,7 +336,7 @@ impl StoredFieldsReader {
         self.chunk
     }
 
-    /// The chunk that the next call to `next` reads from: the current one while it has
+    /// The chunk that the next call to `read_next` reads from: the current one while it has
     /// documents left, else the one after it.
     pub fn next_chunk_start(&self) -> ChunkStart {
         if self.next_doc < self.chunk.doc_base + self.meta.chunk_docs {
@@ -373,7 +373,7 @@ impl StoredFieldsReader {
         self.meta.chunk_docs = 0;
         self.next_doc = start.doc_base;
         while self.next_doc < doc {
-            if self.next()?.is_none() {
+            if self.read_next()?.is_none() {
                 return Err(Error::in_file(
                     &self.file_name,
                     ErrorKind::BadPosition(format!(
@@ -387,7 +387,7 @@ impl StoredFieldsReader {
     }
 
     /// The next document in id order, or `None` after the last one.
-    pub fn next(&mut self) -> Result<Option<RawDoc<'_>>> {
+    pub fn read_next(&mut self) -> Result<Option<RawDoc<'_>>> {
         if self.next_doc >= self.max_doc {
             return Ok(None);
         }
@@ -398,7 +398,7 @@ impl StoredFieldsReader {
         Ok(self.last())
     }
 
-    /// The document returned by the last call to `next`, again.
+    /// The document returned by the last call to `read_next`, again.
     pub fn last(&self) -> Option<RawDoc<'_>> {
         let doc = self.next_doc.checked_sub(1)?;
         let i = doc.checked_sub(self.chunk.doc_base)? as usize;
