@@ -1,0 +1,311 @@
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.lucene.index.LogDocMergePolicy;
+import org.apache.lucene.util.Version;
+
+/**
+ * Writes one Elasticsearch-shaped Lucene index ("case") with the Lucene on the class path, then reads
+ * it back (Dump) to print the expected live documents and a summary.
+ *
+ * <p>Usage: Gen CASE OUT_DIR [WRITTEN_BY]. The index goes to OUT_DIR/CASE/, the outputs to
+ * OUT_DIR/CASE.expected.ndjson and OUT_DIR/CASE.summary.json.
+ */
+public final class Gen {
+  private Gen() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length < 2) {
+      System.err.println("usage: Gen CASE OUT_DIR [WRITTEN_BY]");
+      System.exit(2);
+    }
+    String caseName = args[0];
+    Path outRoot = Paths.get(args[1]);
+    String writtenBy = args.length > 2 ? args[2] : "Lucene " + Version.LATEST;
+    if (!Version.LATEST.toString().equals(Compat.EXPECTED_VERSION)) {
+      throw new IllegalStateException("Lucene on the class path is " + Version.LATEST + ", expected " + Compat.EXPECTED_VERSION);
+    }
+    String major = Compat.EXPECTED_VERSION.substring(0, Compat.EXPECTED_VERSION.indexOf('.'));
+    if (!caseName.startsWith("l" + major + "_")) {
+      throw new IllegalArgumentException("case " + caseName + " is not a Lucene " + major + " case");
+    }
+    EsIds.selfTest();
+
+    Files.createDirectories(outRoot);
+    Path indexPath = outRoot.resolve(caseName);
+    deleteTree(indexPath);
+    long seed = caseName.hashCode();
+
+    EsIndex ix;
+    switch (caseName) {
+      case "l8_fast":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
+        mixed(ix, 3 * 1024 * 1024, false);
+        break;
+      case "l8_best_compression":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
+        manySoftDeletes(ix);
+        break;
+      case "l9_mixed":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
+        mixed(ix, 3 * 1024 * 1024, true);
+        break;
+      case "l9_best_compression_large":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
+        large(ix, new int[] {10, 1024, 100 * 1024, 1024 * 1024, 5 * 1024 * 1024, 20 * 1024 * 1024});
+        break;
+      case "l9_fast_large":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
+        large(ix, new int[] {10, 1024, 100 * 1024, 1024 * 1024, 5 * 1024 * 1024, 20 * 1024 * 1024});
+        break;
+      case "l9_100k": {
+        LogDocMergePolicy lmp = new LogDocMergePolicy();
+        lmp.setMergeFactor(10);
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, lmp, false);
+        hundredK(ix);
+        break;
+      }
+      case "l10_mixed":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, true);
+        mixed(ix, 2 * 1024 * 1024, true);
+        break;
+      case "l10_best_compression":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
+        large(ix, new int[] {10, 1024, 100 * 1024, 1024 * 1024, 5 * 1024 * 1024});
+        break;
+      default:
+        throw new IllegalArgumentException("unknown case " + caseName);
+    }
+    ix.close();
+    Dump.run(ix, outRoot, writtenBy);
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) return;
+    try (Stream<Path> s = Files.walk(p)) {
+      List<Path> all = new ArrayList<>();
+      s.forEach(all::add);
+      all.sort(Comparator.reverseOrder());
+      for (Path q : all) Files.delete(q);
+    }
+  }
+
+  /**
+   * Several segments, compound and not: soft updates and tombstones (sparse soft deletes, doc-values
+   * update generations), hard deletes (.liv, also on docs that were already soft-deleted), routing,
+   * nested-like blocks, one large document; optionally segments in which every doc is soft-deleted.
+   */
+  static void mixed(EsIndex ix, int bigSize, boolean allDeletedSegments) throws IOException {
+    Iterator<String> specials = Sources.specialIds().iterator();
+
+    // _0: compound
+    ix.compound(true);
+    List<String> seg0 = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String id;
+      switch (i % 4) {
+        case 0:
+        case 1:
+          id = specials.hasNext() ? specials.next() : ix.freshAutoId();
+          break;
+        case 2:
+          id = ix.freshAutoId();
+          break;
+        default:
+          id = Integer.toString(1000 + i);
+      }
+      seg0.add(ix.indexSmall(id));
+    }
+    ix.nestedBlock(ix.freshAutoId(), 2);
+    ix.nestedBlock("nested-parent-1", 3);
+    ix.commit();
+
+    // _1: not compound; updates and deletes of _0 docs become a doc-values update generation of _0
+    ix.compound(false);
+    List<String> seg1 = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String id = i % 3 == 0 && specials.hasNext() ? specials.next() : i % 3 == 1 ? ix.freshEscapedId() : ix.freshAutoId();
+      seg1.add(ix.indexSmall(id));
+      if (i == 10) {
+        ix.index("big-doc-1", "r1", Sources.exactSource(bigSize, 7));
+      }
+    }
+    for (int k = 0; k < 4; k++) ix.updateSmall(seg0.get(k * 3));
+    ix.deleteWithTombstone(seg0.get(1));
+    ix.deleteWithTombstone(seg0.get(4));
+    ix.updateSmall(seg1.get(2));          // its older version is still in the indexing buffer
+    ix.deleteWithTombstone(seg1.get(5));  // same
+    ix.primaryTerm = 2;
+    for (int i = 0; i < 5; i++) seg1.add(ix.indexSmall(ix.freshAutoId()));  // these carry the "late" fields
+    ix.commit();
+
+    // _2: compound; then hard deletes of committed docs (a .liv generation)
+    ix.compound(true);
+    List<String> seg2 = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      String id = specials.hasNext() ? specials.next() : i % 2 == 0 ? Integer.toString(500000 + i) : ix.freshAutoId();
+      seg2.add(ix.indexSmall(id));
+    }
+    ix.nestedBlock(ix.freshAutoId(), 1);
+    ix.commit();
+    ix.hardDelete(seg2.get(0));
+    ix.hardDelete(seg2.get(7));
+    ix.hardDelete(seg2.get(13));
+    // seg0[0] was updated: its old version in _0 is soft-deleted and now also hard-deleted
+    ix.hardDelete(seg0.get(0));
+    ix.commit();
+
+    // _3: not compound; one doc hard-deleted while still buffered; more updates; a deleted id comes back
+    ix.compound(false);
+    List<String> seg3 = new ArrayList<>();
+    for (int i = 0; i < 15; i++) {
+      String id = specials.hasNext() ? specials.next() : i % 2 == 0 ? ix.freshEscapedId() : "0" + (7000 + i);
+      seg3.add(ix.indexSmall(id));
+    }
+    ix.updateSmall(seg1.get(0));
+    ix.updateSmall(seg0.get(3));   // second update of this id
+    ix.hardDelete(seg3.get(4));
+    ix.indexSmall(seg0.get(1));    // was deleted with a tombstone in _1
+    ix.commit();
+    if (specials.hasNext()) throw new IllegalStateException("special ids left over");
+
+    if (allDeletedSegments) {
+      // _4: only tombstones, so every doc is soft-deleted from birth
+      ix.compound(true);
+      for (String id : List.of(seg0.get(2), seg1.get(3), seg1.get(4), seg2.get(1))) ix.deleteWithTombstone(id);
+      ix.commit();
+      // _5: six docs, then every one of them updated (new versions in _6): _5 becomes wholly
+      // soft-deleted through a doc-values update generation
+      ix.compound(false);
+      List<String> seg5 = new ArrayList<>();
+      for (int i = 0; i < 6; i++) seg5.add(ix.indexSmall(ix.freshAutoId()));
+      ix.commit();
+      ix.compound(true);
+      for (String id : seg5) ix.updateSmall(id);
+      ix.indexSmall(ix.freshAutoId());
+      ix.commit();
+    }
+  }
+
+  /**
+   * About 10,000 docs in _0, of which more than 4,096 get soft-deleted (DENSE block in _0's update
+   * generation); _1 holds more than 4,096 tombstones (DENSE block in its own doc values).
+   */
+  static void manySoftDeletes(EsIndex ix) throws IOException {
+    Random r = ix.rnd;
+    ix.compound(false);
+    List<String> ids = new ArrayList<>();
+    Set<String> large = new LinkedHashSet<>();
+    int[] bigAt = {100, 2000, 4000, 6000, 8000, 9000, 9999};
+    int[] bigSize = {10, 1024, 10 * 1024, 100 * 1024, 500 * 1024, 1024 * 1024, 2 * 1024 * 1024};
+    Iterator<String> specials = Sources.specialIds().iterator();
+    int b = 0;
+    for (int i = 0; i < 10000; i++) {
+      String id;
+      int k = i % 10;
+      if (k < 5) id = Integer.toString(100000 + i);
+      else if (k < 9) id = ix.freshAutoId();
+      else id = specials.hasNext() ? specials.next() : ix.freshEscapedId();
+      if (b < bigAt.length && i == bigAt[b]) {
+        ix.index(id, ix.maybeRouting(), Sources.exactSource(bigSize[b], i));
+        large.add(id);
+        b++;
+      } else {
+        Sources.Attrs a = ix.nextAttrs(r.nextInt(10) == 0);
+        byte[] src = r.nextInt(5) == 0 ? ix.nextSmallSource(a) : Sources.tinySource(r, a);
+        ix.index(id, ix.maybeRouting(), src, a);
+      }
+      ids.add(id);
+    }
+    ix.commit();
+
+    ix.compound(true);
+    List<String> candidates = new ArrayList<>(ids);
+    candidates.removeAll(large);
+    Collections.shuffle(candidates, r);
+    int next = 0;
+    for (int i = 0; i < 1000; i++) {
+      String id = candidates.get(next++);
+      Sources.Attrs a = ix.nextAttrs(false);
+      ix.update(id, Sources.tinySource(r, a));
+    }
+    for (int i = 0; i < 4200; i++) ix.deleteWithTombstone(candidates.get(next++));
+    for (int i = 0; i < 50; i++) ix.indexSmall(ix.freshAutoId());
+    ix.commit();
+  }
+
+  /** Large documents (exact sizes) between small ones, over two segments, with some soft deletes. */
+  static void large(EsIndex ix, int[] sizes) throws IOException {
+    ix.compound(true);
+    List<String> small = new ArrayList<>();
+    for (int i = 0; i < 20; i++) small.add(ix.indexSmall(i % 2 == 0 ? ix.freshAutoId() : Integer.toString(i)));
+    int half = (sizes.length + 1) / 2;
+    for (int s = 0; s < sizes.length; s++) {
+      if (s == half) {
+        ix.commit();
+        ix.compound(false);
+      }
+      ix.index("large-" + sizes[s], s % 2 == 0 ? null : "r2", Sources.exactSource(sizes[s], s));
+      for (int i = 0; i < 3; i++) small.add(ix.indexSmall(ix.freshAutoId()));
+    }
+    // soft deletes: updates (one of a 1 MB doc), tombstones
+    ix.updateSmall(small.get(0));
+    ix.updateSmall(small.get(25));
+    ix.update("large-1048576", Sources.exactSource(1024 * 1024, 99));
+    ix.deleteWithTombstone(small.get(3));
+    ix.deleteWithTombstone(small.get(small.size() - 1));
+    for (int i = 0; i < 5; i++) ix.indexSmall(ix.freshAutoId());
+    ix.commit();
+  }
+
+  /**
+   * One segment (forceMerge(1)) with over 100,000 small docs: ~6,000 soft-deleted among the first
+   * 60,000 (a DENSE block), a few hundred in the second block (SPARSE), and hard deletes (.liv).
+   */
+  static void hundredK(EsIndex ix) throws IOException {
+    Random r = ix.rnd;
+    final int n = 100_000;
+    List<String> ids = new ArrayList<>(n);
+    Set<String> nested = new LinkedHashSet<>();
+    for (int i = 0; i < n; i++) {
+      String id = i % 10 == 3 ? ix.freshAutoId() : Integer.toString(i + 1);
+      Sources.Attrs a = ix.nextLeanAttrs();
+      if (i % 97 == 0) a.title = a.title + " " + Sources.SPECIAL[(i / 97) % Sources.SPECIAL.length];
+      ix.index(id, ix.maybeRouting(), Sources.tinySource(r, a), a);
+      ids.add(id);
+      if (i == 500 || i == 50_500 || i == 90_500) {
+        String p = "nested-" + i;
+        ix.nestedBlock(p, 2);
+        nested.add(p);
+      }
+      if ((i + 1) % 20_000 == 0) ix.commit();
+    }
+    List<String> first = new ArrayList<>(ids.subList(0, 60_000));
+    Collections.shuffle(first, r);
+    for (int i = 0; i < 6000; i++) {
+      Sources.Attrs a = ix.nextLeanAttrs();
+      ix.update(first.get(i), Sources.tinySource(r, a), a);
+    }
+    List<String> tail = new ArrayList<>(ids.subList(70_000, n));
+    Collections.shuffle(tail, r);
+    for (int i = 0; i < 300; i++) ix.deleteWithTombstone(tail.get(i));
+    ix.commit();
+    ix.writer.forceMerge(1);
+    ix.commit();
+    List<String> candidates = new ArrayList<>(ix.live.keySet());
+    candidates.removeAll(nested);
+    Collections.shuffle(candidates, r);
+    for (int i = 0; i < 500; i++) ix.hardDelete(candidates.get(i));
+    ix.commit();
+  }
+}
