@@ -268,13 +268,22 @@ fn docs(a: DocsArgs) -> Result<()> {
                     )?;
                 }
                 line.extend_from_slice(b"}\n");
-                out.write_all(&line).context("writing to standard output")?;
+                if let Err(e) = out.write_all(&line) {
+                    // A closed pipe (`| head`) is the reader saying it has enough.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(());
+                    }
+                    return Err(e).context("writing to standard output");
+                }
             }
             add(&mut totals, reader.stats());
             report_skips(index, shard, reader.stats());
         }
     }
-    out.flush().context("writing to standard output")?;
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        r => r.context("writing to standard output")?,
+    }
     eprintln!(
         "{} document(s), {} byte(s) of _source from {} segment(s); skipped: {} nested child(ren), {} without _source; deleted: {} hard, {} soft",
         totals.documents,

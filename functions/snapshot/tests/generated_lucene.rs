@@ -35,11 +35,15 @@ fn expected(case: &str) -> Vec<Value> {
             let gz = std::fs::File::open(data_dir().join(format!("{case}.expected.ndjson.gz")))
                 .unwrap_or_else(|e| panic!("{case}: no expected documents: {e}"));
             let mut t = String::new();
-            flate2::read::GzDecoder::new(gz).read_to_string(&mut t).unwrap();
+            flate2::read::GzDecoder::new(gz)
+                .read_to_string(&mut t)
+                .unwrap();
             t
         }
     };
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// What we read, in the expected list's shape (big sources by length and SHA-256).
@@ -48,7 +52,10 @@ fn read(case: &str, opts: ReadOptions) -> (Vec<Value>, snapshot::ShardStats) {
     let dir = Directory::from_blob_folder(store, case).unwrap();
     let mut reader = ShardReader::from_directory(dir, Location::default(), opts).unwrap();
     let mut out = Vec::new();
-    while let Some(d) = reader.next_document().unwrap_or_else(|e| panic!("{case}: {e}")) {
+    while let Some(d) = reader
+        .next_document()
+        .unwrap_or_else(|e| panic!("{case}: {e}"))
+    {
         let src = d.document.source;
         let source = if src.len() > 65_536 {
             json!({"source": null, "source_len": src.len(), "source_sha256": hex(&Sha256::digest(&src))})
@@ -56,7 +63,9 @@ fn read(case: &str, opts: ReadOptions) -> (Vec<Value>, snapshot::ShardStats) {
             json!({"source": String::from_utf8(src).unwrap()})
         };
         let mut line = json!({"segment": d.segment, "docid": d.doc, "id": d.document.id, "routing": d.document.routing});
-        line.as_object_mut().unwrap().extend(source.as_object().unwrap().clone());
+        line.as_object_mut()
+            .unwrap()
+            .extend(source.as_object().unwrap().clone());
         out.push(line);
     }
     (out, reader.stats().clone())
@@ -75,10 +84,20 @@ fn every_generated_index_gives_the_documents_real_lucene_read_back() {
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g, w, "{case}");
         }
-        let summary: Value =
-            serde_json::from_str(&std::fs::read_to_string(data_dir().join(format!("{case}.summary.json"))).unwrap()).unwrap();
-        let nested: u64 = summary["segments"].as_array().unwrap().iter().map(|s| s["nested_children"].as_u64().unwrap()).sum();
-        assert_eq!(stats.nested_children, nested, "{case}: nested children skipped");
+        let summary: Value = serde_json::from_str(
+            &std::fs::read_to_string(data_dir().join(format!("{case}.summary.json"))).unwrap(),
+        )
+        .unwrap();
+        let nested: u64 = summary["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["nested_children"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            stats.nested_children, nested,
+            "{case}: nested children skipped"
+        );
         assert_eq!(stats.without_source, 0, "{case}");
     }
 }
@@ -91,6 +110,10 @@ fn small_read_windows_give_the_same_documents() {
             read_size: 4096,
             ..ReadOptions::default()
         };
-        assert_eq!(read(case, small).0, read(case, ReadOptions::default()).0, "{case}");
+        assert_eq!(
+            read(case, small).0,
+            read(case, ReadOptions::default()).0,
+            "{case}"
+        );
     }
 }

@@ -187,6 +187,10 @@ impl SegmentReader {
         &self.stored
     }
 
+    pub fn stored_fields_mut(&mut self) -> &mut StoredFieldsReader {
+        &mut self.stored
+    }
+
     /// Positions the reader so that the next live document returned has an id ≥ `doc`.
     pub fn seek(&mut self, doc: u32, chunk: Option<ChunkStart>) -> Result<()> {
         self.stored.seek(doc, chunk)

@@ -336,9 +336,9 @@ pub fn version_from_id(id: i64) -> String {
     } else {
         ("", id)
     };
-    if v > 100_000_000 {
-        // ES ≥ 8.11 IndexVersion ids follow another numbering.
-        return format!("{prefix}id {id}");
+    // Release ids end in build 99; ES ≥ 8.11 index versions are a plain counter (8_500_003 …).
+    if v % 100 != 99 {
+        return format!("{prefix}index version {v}");
     }
     format!(
         "{prefix}{}.{}.{}",
@@ -610,6 +610,7 @@ mod tests {
         assert_eq!(version_from_id(7_100_299), "7.10.2");
         assert_eq!(version_from_id(6_080_099), "6.8.0");
         assert_eq!(version_from_id(136_327_927), "OpenSearch 2.11.1");
+        assert_eq!(version_from_id(8_500_003), "index version 8500003");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 use crate::repo::node::Node;
 
 mod bignum;
+#[cfg(test)]
+mod corpus_tests;
 mod encode;
 #[cfg(test)]
 mod tests;

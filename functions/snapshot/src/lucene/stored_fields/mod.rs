@@ -227,7 +227,12 @@ pub struct StoredFieldsReader {
     next_doc: u32,
     /// Offset of the first chunk (just after the header).
     first_chunk: u64,
+    /// Sees every compression unit as it is decoded (benchmarks).
+    unit_tap: Option<UnitTap>,
 }
+
+/// Receives a compression unit's compressed bytes and its decompressed length.
+pub type UnitTap = Box<dyn FnMut(Compression, &[u8], usize) + Send>;
 
 impl StoredFieldsReader {
     /// Opens the stored fields of a segment. `read_size` is the size of each ranged read.
@@ -316,7 +321,14 @@ impl StoredFieldsReader {
             data: Vec::new(),
             next_doc: 0,
             first_chunk,
+            unit_tap: None,
         })
+    }
+
+    /// Lets `tap` see every compression unit decoded from now on (for measuring the codec's
+    /// own speed on the same data).
+    pub fn set_unit_tap(&mut self, tap: Option<UnitTap>) {
+        self.unit_tap = tap;
     }
 
     pub fn format(&self) -> &Format {
@@ -491,6 +503,9 @@ impl StoredFieldsReader {
             match res {
                 Ok(used) => {
                     debug_assert_eq!(self.data.len(), before + len);
+                    if let Some(tap) = &mut self.unit_tap {
+                        tap(self.format.compression, &input[..used], len);
+                    }
                     self.window.consume(used);
                     return Ok(());
                 }
