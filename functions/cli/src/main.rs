@@ -1,5 +1,6 @@
 //! `backfill`: the command line of the backfill. For now it inspects snapshot repositories.
 
+mod json_escape;
 mod snapshot_cmd;
 
 use std::process::ExitCode;

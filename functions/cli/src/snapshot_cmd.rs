@@ -1,9 +1,10 @@
 //! `backfill snapshot list | docs`: read-only views of a snapshot repository.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::json_escape::write_json_str;
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use clap::{Args, Subcommand};
@@ -224,7 +225,10 @@ fn docs(a: DocsArgs) -> Result<()> {
         ..ReadOptions::default()
     };
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = Output {
+        sink: stdout.lock(),
+        buf: Vec::with_capacity(2 << 20),
+    };
     let mut totals = ShardStats::default();
     let mut not_utf8 = 0u64;
     for index in &indices {
@@ -235,54 +239,55 @@ fn docs(a: DocsArgs) -> Result<()> {
         };
         for shard in shards {
             let mut reader = ShardReader::open(&snap, index, shard, opts)?;
-            let mut line = Vec::with_capacity(4096);
-            while let Some(d) = reader.next_document()? {
-                line.clear();
-                line.extend_from_slice(b"{\"snapshot\":");
-                serde_json::to_writer(&mut line, snap.name())?;
-                line.extend_from_slice(b",\"index\":");
-                serde_json::to_writer(&mut line, index)?;
-                write!(line, ",\"shard\":{shard},\"id\":")?;
-                serde_json::to_writer(&mut line, &d.document.id)?;
+            // The part every line of this shard starts with.
+            let mut prefix = b"{\"snapshot\":".to_vec();
+            write_json_str(&mut prefix, snap.name());
+            prefix.extend_from_slice(b",\"index\":");
+            write_json_str(&mut prefix, index);
+            write!(prefix, ",\"shard\":{shard},\"id\":")?;
+            while let Some(d) = reader.next_document_ref()? {
+                let line = &mut out.buf;
+                line.extend_from_slice(&prefix);
+                write_json_str(line, &d.id);
                 line.extend_from_slice(b",\"type\":");
-                serde_json::to_writer(&mut line, &d.document.doc_type)?;
+                write_opt_str(line, d.doc_type.as_deref());
                 line.extend_from_slice(b",\"routing\":");
-                serde_json::to_writer(&mut line, &d.document.routing)?;
+                write_opt_str(line, d.routing.as_deref());
                 line.extend_from_slice(b",\"source\":");
-                match std::str::from_utf8(&d.document.source) {
-                    Ok(text) => serde_json::to_writer(&mut line, text)?,
+                match std::str::from_utf8(d.source) {
+                    Ok(text) => write_json_str(line, text),
                     Err(_) => {
                         // SMILE/CBOR sources are binary: print them losslessly, never mangled.
                         not_utf8 += 1;
-                        line.extend_from_slice(b"null,\"source_base64\":");
-                        let b64 =
-                            base64::engine::general_purpose::STANDARD.encode(&d.document.source);
-                        serde_json::to_writer(&mut line, &b64)?;
+                        line.extend_from_slice(b"null,\"source_base64\":\"");
+                        line.extend_from_slice(
+                            base64::engine::general_purpose::STANDARD
+                                .encode(d.source)
+                                .as_bytes(),
+                        );
+                        line.push(b'"');
                     }
                 }
                 if a.with_position {
                     write!(
                         line,
                         ",\"segment\":\"{}\",\"doc\":{},\"next\":\"{}\"",
-                        d.segment, d.doc, d.next
+                        d.segment,
+                        d.doc,
+                        d.next_position()
                     )?;
                 }
                 line.extend_from_slice(b"}\n");
-                if let Err(e) = out.write_all(&line) {
-                    // A closed pipe (`| head`) is the reader saying it has enough.
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(());
-                    }
-                    return Err(e).context("writing to standard output");
+                if out.buf.len() >= 1 << 20 && !out.flush()? {
+                    return Ok(());
                 }
             }
             add(&mut totals, reader.stats());
             report_skips(index, shard, reader.stats());
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-        r => r.context("writing to standard output")?,
+    if !out.flush()? {
+        return Ok(());
     }
     eprintln!(
         "{} document(s), {} byte(s) of _source from {} segment(s); skipped: {} nested child(ren), {} without _source; deleted: {} hard, {} soft",
@@ -298,6 +303,36 @@ fn docs(a: DocsArgs) -> Result<()> {
         eprintln!("warning: {not_utf8} document(s) have a _source that is not UTF-8 text (SMILE or CBOR); printed as source_base64");
     }
     Ok(())
+}
+
+/// Standard output with our own buffer (lines are built in place, then written in large
+/// writes).
+struct Output<W: Write> {
+    sink: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Output<W> {
+    /// Writes the buffer out; `false` when the reader has gone (`| head`): stop quietly.
+    fn flush(&mut self) -> Result<bool> {
+        let r = self
+            .sink
+            .write_all(&self.buf)
+            .and_then(|_| self.sink.flush());
+        self.buf.clear();
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(e).context("writing to standard output"),
+        }
+    }
+}
+
+fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 fn add(t: &mut ShardStats, s: &ShardStats) {

@@ -56,6 +56,13 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     fn read(&self, path: &str) -> Result<Vec<u8>, BlobError>;
     /// Exactly `len` bytes from `offset`; fewer is a `ShortRead` error.
     fn read_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, BlobError>;
+    /// Fills `buf` from `offset`; stores that can read into a caller's buffer override it to
+    /// save a copy.
+    fn read_range_into(&self, path: &str, offset: u64, buf: &mut [u8]) -> Result<(), BlobError> {
+        let bytes = self.read_range(path, offset, buf.len())?;
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
 }
 
 /// A repository in a local directory (the `fs` repository type).
@@ -130,10 +137,16 @@ impl BlobStore for LocalDirectory {
     }
 
     fn read_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, BlobError> {
+        let mut buf = vec![0u8; len];
+        self.read_range_into(path, offset, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_range_into(&self, path: &str, offset: u64, buf: &mut [u8]) -> Result<(), BlobError> {
         let mut f = File::open(self.path(path)).map_err(|e| io_error(path, e))?;
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| io_error(path, e))?;
-        let mut buf = vec![0u8; len];
+        let len = buf.len();
         let mut got = 0;
         while got < len {
             match f.read(&mut buf[got..]) {
@@ -151,7 +164,7 @@ impl BlobStore for LocalDirectory {
                 got,
             });
         }
-        Ok(buf)
+        Ok(())
     }
 }
 

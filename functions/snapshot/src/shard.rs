@@ -265,7 +265,23 @@ impl ShardReader {
     /// The next live document that has a `_source`; nested children and documents without
     /// `_source` are skipped and counted in [`ShardReader::stats`].
     pub fn next_document(&mut self) -> Result<Option<ShardDocument>> {
-        loop {
+        Ok(self.next_document_ref()?.map(|d| ShardDocument {
+            next: d.next_position(),
+            segment: d.segment.to_string(),
+            doc: d.doc,
+            document: Document {
+                id: d.id,
+                doc_type: d.doc_type,
+                routing: d.routing,
+                source: d.source.to_vec(),
+            },
+        }))
+    }
+
+    /// Like [`ShardReader::next_document`], but lends the `_source` bytes from the decoded chunk
+    /// instead of copying them.
+    pub fn next_document_ref(&mut self) -> Result<Option<ShardDocumentRef<'_>>> {
+        let found = loop {
             if self.current.is_none() {
                 if self.seg_index >= self.commit.segments.len() {
                     return Ok(None);
@@ -281,9 +297,8 @@ impl ShardReader {
                 continue;
             };
             let doc = raw.doc;
-            let extracted = es::extract(&raw, fields, order);
-            let segment = seg.name().to_string();
-            let extracted = extracted.map_err(|what| {
+            let extracted = es::extract(&raw, fields, order).map_err(|what| {
+                let segment = seg.name();
                 Error::new(
                     Location {
                         file: Some(format!("{segment}.fdt")),
@@ -293,21 +308,12 @@ impl ShardReader {
                 )
             })?;
             match extracted {
-                Extracted::Document(document) => {
-                    self.stats.documents += 1;
-                    self.stats.source_bytes += document.source.len() as u64;
-                    let next = Position {
-                        segment: segment.clone(),
-                        doc: doc + 1,
-                        chunk: Some(seg.resume_point()),
-                    };
-                    return Ok(Some(ShardDocument {
-                        document,
-                        segment,
-                        doc,
-                        next,
-                    }));
-                }
+                Extracted::Document {
+                    id,
+                    doc_type,
+                    routing,
+                    source,
+                } => break (doc, id, doc_type, routing, source),
                 Extracted::NestedChild => self.stats.nested_children += 1,
                 Extracted::NoSource { id } => {
                     self.stats.without_source += 1;
@@ -316,6 +322,45 @@ impl ShardReader {
                     }
                 }
             }
+        };
+        // Borrow the document again, now that no other path of the loop needs the reader.
+        let (doc, id, doc_type, routing, range) = found;
+        let (seg, _) = self.current.as_ref().expect("a document was found in it");
+        let raw = seg.stored_fields().last().expect("the document just read");
+        let source = &raw.bytes[range];
+        self.stats.documents += 1;
+        self.stats.source_bytes += source.len() as u64;
+        Ok(Some(ShardDocumentRef {
+            id,
+            doc_type,
+            routing,
+            source,
+            segment: seg.name(),
+            doc,
+            resume: seg.resume_point(),
+        }))
+    }
+}
+
+/// A live document whose `_source` is borrowed from the reader.
+#[derive(Debug)]
+pub struct ShardDocumentRef<'a> {
+    pub id: String,
+    pub doc_type: Option<String>,
+    pub routing: Option<String>,
+    pub source: &'a [u8],
+    pub segment: &'a str,
+    pub doc: u32,
+    resume: ChunkStart,
+}
+
+impl ShardDocumentRef<'_> {
+    /// Where to resume to read the documents after this one.
+    pub fn next_position(&self) -> Position {
+        Position {
+            segment: self.segment.to_string(),
+            doc: self.doc + 1,
+            chunk: Some(self.resume),
         }
     }
 }

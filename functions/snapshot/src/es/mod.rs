@@ -39,15 +39,20 @@ pub struct Document {
     pub source: Vec<u8>,
 }
 
+/// What a stored document is to the migration. The `_source` is named by its byte range in
+/// the serialized document, so callers can borrow it instead of copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extracted {
-    Document(Document),
+    Document {
+        id: String,
+        doc_type: Option<String>,
+        routing: Option<String>,
+        source: std::ops::Range<usize>,
+    },
     /// No `_id`: a nested (block-join) child document, part of its parent.
     NestedChild,
     /// An id but no `_source` (`_source` disabled or synthetic): cannot be migrated.
-    NoSource {
-        id: String,
-    },
+    NoSource { id: String },
 }
 
 /// Reads the ES fields of one stored document.
@@ -55,13 +60,17 @@ pub fn extract(doc: &RawDoc, fields: &EsFields, order: Endian) -> Result<Extract
     let mut id: Option<String> = None;
     let mut doc_type: Option<String> = None;
     let mut routing: Option<String> = None;
-    let mut source: Option<&[u8]> = None;
+    let mut source: Option<std::ops::Range<usize>> = None;
+    let base = doc.bytes.as_ptr() as usize;
     for field in FieldIter::new(doc.bytes, doc.num_fields, order) {
         let (number, value) = field.map_err(|e| e.to_string())?;
         let n = Some(number);
         if n == fields.source {
             match value {
-                StoredValue::Binary(b) => source = Some(b),
+                StoredValue::Binary(b) => {
+                    let start = b.as_ptr() as usize - base;
+                    source = Some(start..start + b.len());
+                }
                 other => return Err(format!("_source has unexpected type {other:?}")),
             }
         } else if n == fields.id {
@@ -91,12 +100,12 @@ pub fn extract(doc: &RawDoc, fields: &EsFields, order: Endian) -> Result<Extract
     Ok(match (id, source) {
         (None, _) => Extracted::NestedChild,
         (Some(id), None) => Extracted::NoSource { id },
-        (Some(id), Some(source)) => Extracted::Document(Document {
+        (Some(id), Some(source)) => Extracted::Document {
             id,
             doc_type,
             routing,
-            source: source.to_vec(),
-        }),
+            source,
+        },
     })
 }
 

@@ -19,6 +19,12 @@ pub trait RandomAccess: Send + Sync + fmt::Debug {
         self.len() == 0
     }
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>>;
+    /// Fills `buf` from `offset` (sources that can, read straight into it).
+    fn read_at_into(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let bytes = self.read_at(offset, buf.len())?;
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
 }
 
 /// File bytes held in memory (`v__` files whose content is their `meta_hash`).
@@ -31,6 +37,27 @@ pub struct InlineBytes {
 impl RandomAccess for InlineBytes {
     fn len(&self) -> u64 {
         self.data.len() as u64
+    }
+
+    fn read_at_into(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        match start
+            .checked_add(buf.len())
+            .filter(|&e| e <= self.data.len())
+        {
+            Some(end) => {
+                buf.copy_from_slice(&self.data[start..end]);
+                Ok(())
+            }
+            None => Err(Error::in_file(
+                &self.name,
+                ErrorKind::Corrupt(format!(
+                    "read of {} byte(s) at {offset} past the end of {} byte(s)",
+                    buf.len(),
+                    self.data.len()
+                )),
+            )),
+        }
     }
 
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
@@ -98,6 +125,40 @@ impl BlobFile {
 impl RandomAccess for BlobFile {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn read_at_into(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.len);
+        let Some(end) = end else {
+            return Err(Error::in_file(
+                &self.name,
+                ErrorKind::Corrupt(format!(
+                    "read of {} byte(s) at {offset} past the end of {} byte(s)",
+                    buf.len(),
+                    self.len
+                )),
+            ));
+        };
+        let mut i = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let mut pos = offset;
+        let mut filled = 0;
+        while pos < end {
+            let part = &self.parts[i];
+            let in_part = pos - self.starts[i];
+            let n = (part.len - in_part).min(end - pos) as usize;
+            self.store
+                .read_range_into(&part.blob_path, in_part, &mut buf[filled..filled + n])
+                .map_err(|e| self.blob_error(&part.blob_path, e))?;
+            filled += n;
+            pos += n as u64;
+            i += 1;
+        }
+        Ok(())
     }
 
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
@@ -203,6 +264,26 @@ impl LuceneFile {
             .map_err(|e| self.rename(e))
     }
 
+    /// Fills `buf` with the bytes at `offset`.
+    pub fn read_into(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|e| e > self.len)
+        {
+            return Err(Error::corrupt(
+                self.name.as_ref(),
+                format!(
+                    "read of {} byte(s) at offset {offset} past the end of the file ({} byte(s))",
+                    buf.len(),
+                    self.len
+                ),
+            ));
+        }
+        self.src
+            .read_at_into(self.base + offset, buf)
+            .map_err(|e| self.rename(e))
+    }
+
     /// Errors from the source name the outer file (`_0.cfs`); say which inner file we read.
     fn rename(&self, mut e: Error) -> Error {
         if e.location.file.as_deref() != Some(&*self.name) {
@@ -265,10 +346,12 @@ impl LuceneFile {
             .map_err(|e| Error::corrupt(self.name.as_ref(), e.to_string()))?;
         let mut h = crc32fast::Hasher::new();
         let body_end = self.len - 8;
+        let mut buf = vec![0u8; (window as u64).min(body_end) as usize];
         let mut pos = 0;
         while pos < body_end {
             let n = (body_end - pos).min(window as u64) as usize;
-            h.update(&self.read_at(pos, n)?);
+            self.read_into(pos, &mut buf[..n])?;
+            h.update(&buf[..n]);
             pos += n as u64;
         }
         let actual = h.finalize() as u64;

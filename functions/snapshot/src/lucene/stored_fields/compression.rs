@@ -1,21 +1,20 @@
 //! The compression units of stored-field chunks: raw LZ4 and DEFLATE (Lucene 5–8.6), and the
 //! preset-dictionary variants of Lucene 8.7 on.
 //!
-//! Each function decodes one unit of known decompressed length from the front of `input`,
-//! appends exactly that many bytes to `out` and returns how many input bytes it consumed, so
-//! that chunks can be read one after another without the `.fdx` index.
+//! Each function decodes one unit from the front of `input` into `out`, whose length is the
+//! unit's decompressed length, and returns how many input bytes it consumed, so that chunks
+//! can be read one after another without the `.fdx` index.
 
 use crate::lucene::input::{ByteReader, DecodeError, DecodeResult, Endian};
 
-/// Raw LZ4 block as Lucene writes it, decoded until `len` bytes are produced.
+/// Raw LZ4 block as Lucene writes it, decoded until `out` is full.
 ///
 /// Lucene stores no compressed length for these blocks, so the decoder must stop exactly where
 /// Lucene's does: after the literals that reach the target length (a block of length 0 still
 /// has its one token).
-pub fn lz4_raw(input: &[u8], len: usize, out: &mut Vec<u8>) -> DecodeResult<usize> {
-    let start = out.len();
-    let end = start + len;
-    out.reserve(len);
+pub fn lz4_raw(input: &[u8], out: &mut [u8]) -> DecodeResult<usize> {
+    let end = out.len();
+    let mut op = 0usize;
     let mut ip = 0usize;
     let bad = |at: usize, what: &str| DecodeError::Invalid {
         at,
@@ -46,12 +45,13 @@ pub fn lz4_raw(input: &[u8], len: usize, out: &mut Vec<u8>) -> DecodeResult<usiz
         if lit_end > input.len() {
             return Err(truncated(input.len()));
         }
-        if out.len() + lit > end {
+        if op + lit > end {
             return Err(bad(ip, "literals run past the decompressed length"));
         }
-        out.extend_from_slice(&input[ip..lit_end]);
+        out[op..op + lit].copy_from_slice(&input[ip..lit_end]);
+        op += lit;
         ip = lit_end;
-        if out.len() >= end {
+        if op >= end {
             break;
         }
         if ip + 2 > input.len() {
@@ -72,64 +72,49 @@ pub fn lz4_raw(input: &[u8], len: usize, out: &mut Vec<u8>) -> DecodeResult<usiz
             }
         }
         mlen += 4;
-        let pos = out.len();
-        if offset == 0 || offset > pos - start {
+        if offset == 0 || offset > op {
             return Err(bad(ip, "match offset reaches before the block"));
         }
-        if pos + mlen > end {
+        if op + mlen > end {
             return Err(bad(ip, "match runs past the decompressed length"));
         }
-        copy_match(out, offset, mlen);
-        if out.len() >= end {
+        let from = op - offset;
+        if offset >= mlen {
+            out.copy_within(from..from + mlen, op);
+        } else {
+            // Overlapping copy: a run that repeats the last `offset` bytes.
+            for k in 0..mlen {
+                out[op + k] = out[from + k];
+            }
+        }
+        op += mlen;
+        if op >= end {
             break;
         }
     }
     Ok(ip)
 }
 
-/// Appends `len` bytes copied from `offset` bytes back; the ranges may overlap (run-length).
-#[inline]
-fn copy_match(out: &mut Vec<u8>, offset: usize, len: usize) {
-    let from = out.len() - offset;
-    if offset >= len {
-        out.extend_from_within(from..from + len);
-    } else {
-        for i in 0..len {
-            let b = out[from + i];
-            out.push(b);
-        }
-    }
-}
-
 /// Lucene50 HIGH_COMPRESSION: VInt compressed length, then a raw DEFLATE stream.
-pub fn deflate_raw(
-    input: &[u8],
-    len: usize,
-    out: &mut Vec<u8>,
-    order: Endian,
-) -> DecodeResult<usize> {
+pub fn deflate_raw(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usize> {
     let mut r = ByteReader::new(input, order);
     let clen = r.vint_len()?;
     if clen == 0 {
-        if len != 0 {
-            return r.invalid(format!("DEFLATE: empty stream for {len} byte(s)"));
+        if !out.is_empty() {
+            return r.invalid(format!("DEFLATE: empty stream for {} byte(s)", out.len()));
         }
         return Ok(r.position());
     }
     let at = r.position();
     let data = r.bytes(clen)?;
-    inflate(data, len, None, out).map_err(|what| DecodeError::Invalid { at, what })?;
+    inflate(data, out, None).map_err(|what| DecodeError::Invalid { at, what })?;
     Ok(r.position())
 }
 
 /// LZ4 with a preset dictionary (Lucene 8.7+ BEST_SPEED): a dictionary block and up to ten
 /// sub-blocks, each decompressed with the dictionary in front of it.
-pub fn lz4_with_dict(
-    input: &[u8],
-    len: usize,
-    out: &mut Vec<u8>,
-    order: Endian,
-) -> DecodeResult<usize> {
+pub fn lz4_with_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usize> {
+    let len = out.len();
     let mut r = ByteReader::new(input, order);
     let dict_len = r.vint_len()?;
     let block_len = r.vint_len()?;
@@ -147,28 +132,22 @@ pub fn lz4_with_dict(
     } else {
         0
     };
-    let mut block_clens = [0usize; 16];
-    let mut many = Vec::new();
-    let clens: &mut [usize] = if num_blocks <= 16 {
-        &mut block_clens[..num_blocks]
-    } else {
-        many.resize(num_blocks, 0);
-        &mut many
-    };
-    for c in clens.iter_mut() {
-        *c = r.vint_len()?;
+    // The compressed lengths of the sub-blocks come first, then the data.
+    let lengths_at = r.position();
+    for _ in 0..num_blocks {
+        r.vint_len()?;
     }
-    let start = out.len();
-    out.resize(start + len, 0);
+    let mut lengths = ByteReader::at(input, lengths_at, order);
     let at = r.position();
     let dict_src = r.bytes(dict_clen)?;
-    decode_block(dict_src, &mut out[start..start + dict_len], &[], at)?;
+    decode_block(dict_src, &mut out[..dict_len], &[], at)?;
     let mut off = dict_len;
-    for &c in clens.iter() {
+    for _ in 0..num_blocks {
+        let c = lengths.vint_len()?;
         let at = r.position();
         let src = r.bytes(c)?;
         let n = block_len.min(len - off);
-        let (head, tail) = out[start..].split_at_mut(off);
+        let (head, tail) = out.split_at_mut(off);
         decode_block(src, &mut tail[..n], &head[..dict_len], at)?;
         off += n;
     }
@@ -195,12 +174,8 @@ fn decode_block(src: &[u8], dst: &mut [u8], dict: &[u8], at: usize) -> DecodeRes
 }
 
 /// DEFLATE with a preset dictionary (Lucene 8.7+ BEST_COMPRESSION).
-pub fn deflate_with_dict(
-    input: &[u8],
-    len: usize,
-    out: &mut Vec<u8>,
-    order: Endian,
-) -> DecodeResult<usize> {
+pub fn deflate_with_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usize> {
+    let len = out.len();
     let mut r = ByteReader::new(input, order);
     let dict_len = r.vint_len()?;
     let block_len = r.vint_len()?;
@@ -212,7 +187,6 @@ pub fn deflate_with_dict(
     if block_len == 0 && dict_len < len {
         return r.invalid("DEFLATE sub-block length 0");
     }
-    let start = out.len();
     let dict_clen = r.vint_len()?;
     if dict_clen == 0 {
         if dict_len != 0 {
@@ -221,43 +195,39 @@ pub fn deflate_with_dict(
     } else {
         let at = r.position();
         let src = r.bytes(dict_clen)?;
-        inflate(src, dict_len, None, out).map_err(|what| DecodeError::Invalid { at, what })?;
+        inflate(src, &mut out[..dict_len], None)
+            .map_err(|what| DecodeError::Invalid { at, what })?;
     }
-    // A copy, because the blocks are appended to the same buffer (it is at most len / 60).
-    let dict = out[start..start + dict_len].to_vec();
     let mut off = dict_len;
     while off < len {
         let n = block_len.min(len - off);
         let clen = r.vint_len()?;
         let at = r.position();
         let src = r.bytes(clen)?;
-        inflate(src, n, Some(&dict), out).map_err(|what| DecodeError::Invalid { at, what })?;
+        let (head, tail) = out.split_at_mut(off);
+        inflate(src, &mut tail[..n], Some(&head[..dict_len]))
+            .map_err(|what| DecodeError::Invalid { at, what })?;
         off += n;
     }
     Ok(r.position())
 }
 
-/// Inflates a raw DEFLATE stream that must produce exactly `len` bytes and end there.
-fn inflate(src: &[u8], len: usize, dict: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), String> {
+/// Inflates a raw DEFLATE stream that must fill `out` exactly and end there.
+fn inflate(src: &[u8], out: &mut [u8], dict: Option<&[u8]>) -> Result<(), String> {
     use flate2::{Decompress, FlushDecompress, Status};
     let mut d = Decompress::new(false);
-    if let Some(dict) = dict {
-        if !dict.is_empty() {
-            d.set_dictionary(dict)
-                .map_err(|e| format!("DEFLATE dictionary: {e}"))?;
-        }
+    if let Some(dict) = dict.filter(|d| !d.is_empty()) {
+        d.set_dictionary(dict)
+            .map_err(|e| format!("DEFLATE dictionary: {e}"))?;
     }
-    let start = out.len();
-    out.reserve(len + 1);
-    // One spare byte of room shows a stream that would produce more than `len`.
     let status = d
-        .decompress_vec(src, out, FlushDecompress::Finish)
+        .decompress(src, out, FlushDecompress::Finish)
         .map_err(|e| format!("DEFLATE: {e}"))?;
-    let produced = out.len() - start;
-    if produced != len || status != Status::StreamEnd {
-        out.truncate(start);
+    if d.total_out() != out.len() as u64 || status != Status::StreamEnd {
         return Err(format!(
-            "DEFLATE stream gave {produced} byte(s) (status {status:?}), expected {len} and the end of the stream"
+            "DEFLATE stream gave {} byte(s) (status {status:?}), expected {} and the end of the stream",
+            d.total_out(),
+            out.len()
         ));
     }
     Ok(())
@@ -269,39 +239,35 @@ mod tests {
 
     #[test]
     fn lz4_raw_zero_length_reads_one_token() {
-        let mut out = Vec::new();
-        assert_eq!(lz4_raw(&[0x00, 0xAA], 0, &mut out).unwrap(), 1);
-        assert!(out.is_empty());
+        assert_eq!(lz4_raw(&[0x00, 0xAA], &mut []).unwrap(), 1);
     }
 
     #[test]
     fn lz4_raw_decodes_literals_and_overlapping_matches() {
         // "abc" then a match of 6 at offset 3 -> "abcabcabc", then literal "!".
         let block = [0x32, b'a', b'b', b'c', 0x03, 0x00, 0x10, b'!'];
-        let mut out = vec![0xEE]; // bytes already in the buffer are not part of the block
-        let used = lz4_raw(&block, 10, &mut out).unwrap();
+        let mut out = [0u8; 10];
+        let used = lz4_raw(&block, &mut out).unwrap();
         assert_eq!(used, block.len());
-        assert_eq!(&out[1..], b"abcabcabc!");
+        assert_eq!(&out, b"abcabcabc!");
     }
 
     #[test]
     fn lz4_raw_rejects_offsets_before_the_block() {
         let block = [0x12, b'a', 0x05, 0x00];
-        let mut out = vec![0u8; 10];
-        assert!(lz4_raw(&block, 7, &mut out).is_err());
+        let mut out = [0u8; 7];
+        assert!(lz4_raw(&block, &mut out).is_err());
     }
 
     #[test]
     fn lz4_with_dict_empty_unit_consumes_its_four_bytes() {
-        let mut out = Vec::new();
-        let used = lz4_with_dict(&[0, 0, 1, 0, 9], 0, &mut out, Endian::Big).unwrap();
+        let used = lz4_with_dict(&[0, 0, 1, 0, 9], &mut [], Endian::Big).unwrap();
         assert_eq!(used, 4);
     }
 
     #[test]
     fn deflate_with_dict_empty_unit_consumes_three_bytes() {
-        let mut out = Vec::new();
-        let used = deflate_with_dict(&[0, 0, 0, 7], 0, &mut out, Endian::Big).unwrap();
+        let used = deflate_with_dict(&[0, 0, 0, 7], &mut [], Endian::Big).unwrap();
         assert_eq!(used, 3);
     }
 
@@ -311,12 +277,10 @@ mod tests {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(b"hello hello hello").unwrap();
         let z = e.finish().unwrap();
-        let mut out = Vec::new();
-        assert!(inflate(&z, 17, None, &mut out).is_ok());
-        assert_eq!(out, b"hello hello hello");
-        let mut out = Vec::new();
-        assert!(inflate(&z, 16, None, &mut out).is_err());
-        let mut out = Vec::new();
-        assert!(inflate(&z, 18, None, &mut out).is_err());
+        let mut out = [0u8; 17];
+        assert!(inflate(&z, &mut out, None).is_ok());
+        assert_eq!(&out, b"hello hello hello");
+        assert!(inflate(&z, &mut [0u8; 16], None).is_err());
+        assert!(inflate(&z, &mut [0u8; 18], None).is_err());
     }
 }

@@ -149,24 +149,42 @@ struct Window {
     file: LuceneFile,
     /// Where the data ends (the footer is not read through the window).
     data_end: u64,
+    /// `buf[pos..valid]` are the file's bytes from `buf_start + pos` on.
     buf: Vec<u8>,
+    valid: usize,
     /// File offset of `buf[0]`.
     buf_start: u64,
     pos: usize,
+    /// The other buffer of the pair: refills read into it, then the two swap, so steady-state
+    /// reading allocates nothing.
+    spare: Vec<u8>,
     read_size: usize,
 }
 
 impl Window {
+    fn new(file: LuceneFile, start: u64, data_end: u64, read_size: usize) -> Window {
+        Window {
+            file,
+            data_end,
+            buf: Vec::new(),
+            valid: 0,
+            buf_start: start,
+            pos: 0,
+            spare: Vec::new(),
+            read_size,
+        }
+    }
+
     fn offset(&self) -> u64 {
         self.buf_start + self.pos as u64
     }
 
     fn available(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.valid]
     }
 
     fn at_end(&self) -> bool {
-        self.buf_start + self.buf.len() as u64 >= self.data_end
+        self.buf_start + self.valid as u64 >= self.data_end
     }
 
     fn consume(&mut self, n: usize) {
@@ -174,11 +192,11 @@ impl Window {
     }
 
     fn seek(&mut self, offset: u64) {
-        let end = self.buf_start + self.buf.len() as u64;
+        let end = self.buf_start + self.valid as u64;
         if offset >= self.buf_start && offset <= end {
             self.pos = (offset - self.buf_start) as usize;
         } else {
-            self.buf.clear();
+            self.valid = 0;
             self.buf_start = offset;
             self.pos = 0;
         }
@@ -186,21 +204,27 @@ impl Window {
 
     /// Makes at least `want` bytes available (fewer only at the end of the data).
     fn fill(&mut self, want: usize) -> Result<()> {
-        if self.available().len() >= want || self.at_end() {
+        let tail = self.valid - self.pos;
+        if tail >= want || self.at_end() {
             return Ok(());
         }
-        // Drop what was consumed, then read the next stretch in one ranged read.
-        self.buf.drain(..self.pos);
+        // The unread tail moves to the front of the spare buffer; one ranged read appends the
+        // next stretch behind it.
+        let have_to = self.buf_start + self.valid as u64;
+        let n = ((want - tail).max(self.read_size) as u64).min(self.data_end - have_to) as usize;
+        let total = tail + n;
+        if self.spare.len() < total {
+            self.spare.resize(total, 0);
+        }
+        self.spare[..tail].copy_from_slice(&self.buf[self.pos..self.valid]);
+        self.file.read_into(have_to, &mut self.spare[tail..total])?;
+        std::mem::swap(&mut self.buf, &mut self.spare);
         self.buf_start += self.pos as u64;
         self.pos = 0;
-        let have_to = self.buf_start + self.buf.len() as u64;
-        let need = (want - self.buf.len()).max(self.read_size) as u64;
-        let n = need.min(self.data_end - have_to) as usize;
-        let bytes = self.file.read_at(have_to, n)?;
-        if self.buf.is_empty() {
-            self.buf = bytes;
-        } else {
-            self.buf.extend_from_slice(&bytes);
+        self.valid = total;
+        // Keep the spare from holding on to an outsized window (after a huge unit).
+        if self.spare.len() > 4 * self.read_size {
+            self.spare = Vec::new();
         }
         Ok(())
     }
@@ -305,14 +329,7 @@ impl StoredFieldsReader {
             file_name: fdt_name,
             max_doc,
             chunk_size: chunk_size as usize,
-            window: Window {
-                file: fdt,
-                data_end,
-                buf: Vec::new(),
-                buf_start: first_chunk,
-                pos: 0,
-                read_size: read_size.max(4096),
-            },
+            window: Window::new(fdt, first_chunk, data_end, read_size.max(4096)),
             chunk: ChunkStart {
                 offset: first_chunk,
                 doc_base: 0,
@@ -462,47 +479,46 @@ impl StoredFieldsReader {
             doc_base: self.next_doc,
         };
 
-        self.data.clear();
-        // Shrink after an outsized chunk (a huge document) so memory returns to normal.
-        if self.data.capacity() > 4 * (2 * self.chunk_size + 1024 * 1024)
-            && total_len < self.chunk_size * 2
-        {
-            self.data.shrink_to(2 * self.chunk_size);
+        // Give memory back after an outsized chunk (a huge document).
+        let normal = 2 * self.chunk_size + (1 << 20);
+        if self.data.len() > 4 * normal && total_len <= normal {
+            self.data.truncate(normal);
+            self.data.shrink_to_fit();
         }
         if sliced {
             let mut done = 0;
             while done < total_len {
                 let unit = self.chunk_size.min(total_len - done);
-                self.decode_unit(unit, start)?;
+                self.decode_unit(done, unit, start)?;
                 done += unit;
             }
         } else {
-            self.decode_unit(total_len, start)?;
+            self.decode_unit(0, total_len, start)?;
         }
         Ok(())
     }
 
     /// Decodes one compression unit from the window and appends it to `data`.
-    fn decode_unit(&mut self, len: usize, chunk_offset: u64) -> Result<()> {
+    /// Decodes one compression unit of `len` bytes from the window into `data[at..at + len]`.
+    fn decode_unit(&mut self, at: usize, len: usize, chunk_offset: u64) -> Result<()> {
         let mut want = compressed_bound(len);
-        let before = self.data.len();
+        // The buffer only grows (zero-filled once); chunks overwrite it in place.
+        if self.data.len() < at + len {
+            self.data.resize(at + len, 0);
+        }
         loop {
             self.window.fill(want)?;
             let input = self.window.available();
             let order = self.format.order;
+            let out = &mut self.data[at..at + len];
             let res = match self.format.compression {
-                Compression::Lz4 => compression::lz4_raw(input, len, &mut self.data),
-                Compression::Deflate => compression::deflate_raw(input, len, &mut self.data, order),
-                Compression::Lz4WithDict => {
-                    compression::lz4_with_dict(input, len, &mut self.data, order)
-                }
-                Compression::DeflateWithDict => {
-                    compression::deflate_with_dict(input, len, &mut self.data, order)
-                }
+                Compression::Lz4 => compression::lz4_raw(input, out),
+                Compression::Deflate => compression::deflate_raw(input, out, order),
+                Compression::Lz4WithDict => compression::lz4_with_dict(input, out, order),
+                Compression::DeflateWithDict => compression::deflate_with_dict(input, out, order),
             };
             match res {
                 Ok(used) => {
-                    debug_assert_eq!(self.data.len(), before + len);
                     if let Some(tap) = &mut self.unit_tap {
                         tap(self.format.compression, &input[..used], len);
                     }
@@ -510,7 +526,6 @@ impl StoredFieldsReader {
                     return Ok(());
                 }
                 Err(DecodeError::Truncated { .. }) if !self.window.at_end() => {
-                    self.data.truncate(before);
                     want = self.window.available().len() * 2;
                 }
                 Err(e) => return Err(self.corrupt(chunk_offset, e)),

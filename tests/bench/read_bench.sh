@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The read-path benchmark (`make bench`); not a test, and not part of `make test`.
+#
+# 1. Writes a large Elasticsearch-shaped Lucene 9.8 index with real Lucene (LZ4 and DEFLATE
+#    variants, ~2.4 KB documents; cached under .cache/bench), wraps each into a snapshot repository.
+# 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS.
+# 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
+#
+# BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BYTES="${BENCH_SOURCE_BYTES:-1073741824}"
+OUT=".cache/bench"
+mkdir -p "$OUT"
+
+echo "building release binaries ..." >&2
+cargo build --release -q -p backfill-cli -p snapshot-testkit --bins
+cargo build --release -q -p snapshot --example decompress_limit
+
+for mode in fast best; do
+  lucene="$OUT/lucene-$mode-$BYTES"
+  repo="$OUT/repo-$mode-$BYTES"
+  bash tests/generators/lucene/bench-index.sh "$lucene" "$mode" "$BYTES" >/dev/null
+  # Re-wrap only when the index changed.
+  if [ ! -f "$repo/.from" ] || ! cmp -s "$repo/.from" "$lucene.summary.json"; then
+    rm -rf "$repo"
+    ./target/release/make-repo --out "$repo" --index bench="$lucene" --snapshot bench >/dev/null
+    cp "$lucene.summary.json" "$repo/.from"
+  fi
+done
+
+python3 tests/bench/measure.py "$OUT" "$BYTES"
