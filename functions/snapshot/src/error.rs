@@ -133,6 +133,23 @@ impl Error {
         Error::new(Location::file(file), kind)
     }
 
+    /// A file in a format we do not read: names the codec (header name) and its version.
+    pub fn unsupported_codec(
+        file: impl Into<String>,
+        codec: impl Into<String>,
+        version: i32,
+        why: impl Into<String>,
+    ) -> Self {
+        Error::in_file(
+            file,
+            ErrorKind::UnsupportedCodec {
+                codec: codec.into(),
+                version,
+                why: why.into(),
+            },
+        )
+    }
+
     pub fn corrupt(file: impl Into<String>, what: impl Into<String>) -> Self {
         Error::in_file(file, ErrorKind::Corrupt(what.into()))
     }

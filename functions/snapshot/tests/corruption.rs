@@ -229,3 +229,78 @@ fn random_damage_never_panics_and_never_yields_a_wrong_document() {
         std::fs::write(&path, &original).unwrap();
     }
 }
+
+/// A copy of the generated Lucene 9.8 index `l9_100k` whose `_6.fdt` header is patched (and its
+/// footer checksum recomputed, so the file is otherwise intact).
+fn read_with_patched_fdt(patch: impl Fn(&mut Vec<u8>)) -> snapshot::Error {
+    let src = common::project_dir().join("tests/data/lucene/l9_100k");
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let fdt = tmp.path().join("_6.fdt");
+    let mut data = std::fs::read(&fdt).unwrap();
+    patch(&mut data);
+    let n = data.len();
+    let crc = crc32fast::hash(&data[..n - 8]) as u64;
+    data[n - 8..].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&fdt, data).unwrap();
+    let store = Arc::new(LocalDirectory::new(tmp.path()));
+    let dir = snapshot::lucene::Directory::from_blob_folder(store, "").unwrap();
+    let loc = snapshot::Location {
+        index: Some("patched".into()),
+        shard: Some(0),
+        ..Default::default()
+    };
+    let mut reader = ShardReader::from_directory(dir, loc, ReadOptions::default()).unwrap();
+    loop {
+        match reader.next_document() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the patched file was read without complaint"),
+            Err(e) => return e,
+        }
+    }
+}
+
+#[test]
+fn a_stored_fields_codec_we_cannot_read_is_named_with_its_file() {
+    let e = read_with_patched_fdt(|data| {
+        let at = data
+            .windows(28)
+            .position(|w| w == b"Lucene90StoredFieldsFastData")
+            .unwrap();
+        data[at..at + 28].copy_from_slice(b"Lucene90StoredFieldsZstdData");
+    });
+    assert!(matches!(e.kind, ErrorKind::UnsupportedCodec { .. }), "{e}");
+    let msg = e.to_string();
+    for part in [
+        "Lucene90StoredFieldsZstdData",
+        "_6.fdt",
+        "zstd",
+        "index patched",
+        "shard 0",
+    ] {
+        assert!(msg.contains(part), "{msg:?} lacks {part}");
+    }
+}
+
+#[test]
+fn an_unknown_format_version_is_named_with_its_file() {
+    let e = read_with_patched_fdt(|data| {
+        let at = data
+            .windows(28)
+            .position(|w| w == b"Lucene90StoredFieldsFastData")
+            .unwrap();
+        data[at + 28..at + 32].copy_from_slice(&7i32.to_be_bytes());
+    });
+    let msg = e.to_string();
+    assert!(
+        matches!(e.kind, ErrorKind::UnsupportedCodec { version: 7, .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Lucene90StoredFieldsFastData") && msg.contains("_6.fdt"),
+        "{msg}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use super::codec::{self, to_base36};
 use super::input::{ByteReader, DecodeResult, Endian};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// One segment as the commit records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,16 +58,9 @@ pub fn parse_commit(file_name: &str, data: &[u8]) -> Result<Commit> {
         ));
     }
     if !(VERSION_53..=VERSION_86).contains(&header.version) {
-        return Err(Error::in_file(
-            file_name,
-            ErrorKind::UnsupportedCodec {
-                codec: "segments".into(),
-                version: header.version,
-                why: format!(
+        return Err(Error::unsupported_codec(file_name, "segments", header.version, format!(
                     "commit formats {VERSION_53} (Lucene 6) to {VERSION_86} (Lucene 8.6–10.x) are supported"
-                ),
-            },
-        ));
+                )));
     }
     parse_body(&mut r, file_name, header.version).map_err(|e| Error::in_file(file_name, e))
 }

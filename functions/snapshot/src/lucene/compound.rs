@@ -3,7 +3,7 @@
 use super::codec::{self, FOOTER_LEN};
 use super::directory::{Directory, LuceneFile};
 use super::input::{ByteReader, Endian};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Opens the compound file of a segment and returns its sub-files as a directory.
 pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> Result<Directory> {
@@ -16,13 +16,11 @@ pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> R
         ("Lucene50CompoundEntries", 0) => (Endian::Big, "Lucene50CompoundData"),
         ("Lucene90CompoundEntries", 0) => (Endian::Little, "Lucene90CompoundData"),
         (c, v) => {
-            return Err(Error::in_file(
+            return Err(Error::unsupported_codec(
                 &cfe_name,
-                ErrorKind::UnsupportedCodec {
-                    codec: c.to_string(),
-                    version: v,
-                    why: "unknown compound file format".into(),
-                },
+                c.to_string(),
+                v,
+                "unknown compound file format",
             ))
         }
     };

@@ -66,17 +66,10 @@ pub fn read_soft_deletes(
         "Lucene80" => Layout::Lucene80,
         "Lucene90" => Layout::Lucene90,
         other => {
-            return Err(Error::in_file(
-                format!("{segment}.fnm"),
-                ErrorKind::UnsupportedCodec {
-                    codec: other.to_string(),
-                    version: 0,
-                    why: format!(
+            return Err(Error::unsupported_codec(format!("{segment}.fnm"), other.to_string(), 0, format!(
                         "doc-values format of the soft-deletes field {}; Lucene70, Lucene80 and Lucene90 are supported",
                         field.name
-                    ),
-                },
-            ))
+                    )))
         }
     };
     let full_suffix = if field.dv_gen >= 0 {
@@ -103,13 +96,11 @@ pub fn read_soft_deletes(
         Layout::Lucene90 => 2,
     };
     if header.codec != meta_codec || !(0..=max_version).contains(&header.version) {
-        return Err(Error::in_file(
+        return Err(Error::unsupported_codec(
             &meta_name,
-            ErrorKind::UnsupportedCodec {
-                codec: header.codec.clone(),
-                version: header.version,
-                why: format!("expected {meta_codec} version 0 to {max_version}"),
-            },
+            header.codec.clone(),
+            header.version,
+            format!("expected {meta_codec} version 0 to {max_version}"),
         ));
     }
     if header.id.as_ref() != Some(segment_id)

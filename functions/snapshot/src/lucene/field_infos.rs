@@ -2,7 +2,7 @@
 
 use super::codec::{self, FOOTER_LEN};
 use super::input::{ByteReader, DecodeResult, Endian};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 pub const SOFT_DELETES_BIT: u8 = 0x8;
 
@@ -94,13 +94,11 @@ pub fn parse_field_infos(
         ("Lucene90FieldInfos", 0) => Layout::V90,
         ("Lucene94FieldInfos", v @ 0..=2) => Layout::V94 { skip_index: v >= 2 },
         (c, v) => {
-            return Err(Error::in_file(
+            return Err(Error::unsupported_codec(
                 file_name,
-                ErrorKind::UnsupportedCodec {
-                    codec: c.to_string(),
-                    version: v,
-                    why: "unknown field infos format".into(),
-                },
+                c.to_string(),
+                v,
+                "unknown field infos format",
             ))
         }
     };

@@ -2,7 +2,7 @@
 
 use super::codec;
 use super::input::{ByteReader, Endian};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// A fixed-size set of document ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,13 +77,11 @@ pub fn read_live_docs(
         ("Lucene50LiveDocs", 0) => Endian::Big,
         ("Lucene90LiveDocs", 0) => Endian::Little,
         (c, v) => {
-            return Err(Error::in_file(
+            return Err(Error::unsupported_codec(
                 file_name,
-                ErrorKind::UnsupportedCodec {
-                    codec: c.to_string(),
-                    version: v,
-                    why: "unknown live docs format".into(),
-                },
+                c.to_string(),
+                v,
+                "unknown live docs format",
             ))
         }
     };

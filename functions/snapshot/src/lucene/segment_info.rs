@@ -2,7 +2,7 @@
 
 use super::codec;
 use super::input::{ByteReader, DecodeResult, Endian};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentInfo {
@@ -50,13 +50,11 @@ pub fn parse_segment_info(
         ("Lucene70SegmentInfo", 0) | ("Lucene86SegmentInfo", 0) => (Endian::Big, Layout::V70),
         ("Lucene90SegmentInfo", 0) => (Endian::Little, Layout::V90),
         (codec_name, version) => {
-            return Err(Error::in_file(
+            return Err(Error::unsupported_codec(
                 file_name,
-                ErrorKind::UnsupportedCodec {
-                    codec: codec_name.to_string(),
-                    version,
-                    why: "unknown segment info format (Lucene 6.0 to 10.x are supported)".into(),
-                },
+                codec_name.to_string(),
+                version,
+                "unknown segment info format (Lucene 6.0 to 10.x are supported)",
             ))
         }
     };

@@ -28,15 +28,11 @@ pub fn decode(blob: &str, data: &[u8], codec_name: &str) -> Result<Node> {
         ));
     }
     if header.version != 1 {
-        return Err(Error::in_file(
+        return Err(Error::unsupported_codec(
             blob,
-            ErrorKind::UnsupportedCodec {
-                codec: header.codec,
-                version: header.version,
-                why:
-                    "metadata blob format version 1 is the only one written by ES 5+ and OpenSearch"
-                        .into(),
-            },
+            header.codec,
+            header.version,
+            "metadata blob format version 1 is the only one written by ES 5+ and OpenSearch",
         ));
     }
     let body = &data[r.position()..data.len() - codec::FOOTER_LEN];
@@ -45,14 +41,7 @@ pub fn decode(blob: &str, data: &[u8], codec_name: &str) -> Result<Node> {
         inflated = inflate_all(compressed).map_err(|e| Error::corrupt(blob, e))?;
         &inflated[..]
     } else if body.starts_with(ZSTD_PREFIX) {
-        return Err(Error::in_file(
-            blob,
-            ErrorKind::UnsupportedCodec {
-                codec: "zstd".into(),
-                version: 0,
-                why: "zstd-compressed repository metadata (OpenSearch compression_type: zstd) is not supported".into(),
-            },
-        ));
+        return Err(Error::unsupported_codec(blob, "zstd", 0, "zstd-compressed repository metadata (OpenSearch compression_type: zstd) is not supported"));
     } else if body.starts_with(LZF_PREFIX) {
         return Err(Error::in_file(
             blob,

@@ -69,6 +69,17 @@ pub struct RepositoryData {
     pub index_metadata_identifiers: BTreeMap<String, String>,
 }
 
+/// The string-valued entries of an object (absent: empty).
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.and_then(Node::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl RepositoryData {
     /// Parses `index-N`, ignoring keys it does not know.
     pub fn parse(generation: i64, root: &Node) -> Result<RepositoryData, String> {
@@ -86,15 +97,7 @@ impl RepositoryData {
                     .and_then(Node::as_str)
                     .ok_or_else(|| format!("snapshot {name} has no uuid"))?
                     .to_string();
-                let index_metadata_lookup = s
-                    .get("index_metadata_lookup")
-                    .and_then(Node::as_object)
-                    .map(|o| {
-                        o.iter()
-                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let index_metadata_lookup = string_map(s.get("index_metadata_lookup"));
                 snapshots.push(SnapshotEntry {
                     name,
                     uuid,
@@ -137,15 +140,7 @@ impl RepositoryData {
                 });
             }
         }
-        let index_metadata_identifiers = root
-            .get("index_metadata_identifiers")
-            .and_then(Node::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let index_metadata_identifiers = string_map(root.get("index_metadata_identifiers"));
         Ok(RepositoryData {
             generation,
             snapshots,

@@ -97,14 +97,7 @@ impl Format {
                 } else {
                     "unknown stored fields format; supported are Lucene50 (Lucene 6–8.6), Lucene87 (8.7–8.11) and Lucene90 (9.x–10.x), fast and best-compression modes".to_string()
                 };
-                return Err(Error::in_file(
-                    file,
-                    ErrorKind::UnsupportedCodec {
-                        codec: name.to_string(),
-                        version: v,
-                        why,
-                    },
-                ));
+                return Err(Error::unsupported_codec(file, name.to_string(), v, why));
             }
         };
         Ok(Format {
@@ -300,13 +293,11 @@ impl StoredFieldsReader {
             let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
             let piv = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
             if piv != 2 {
-                return Err(Error::in_file(
+                return Err(Error::unsupported_codec(
                     &fdt_name,
-                    ErrorKind::UnsupportedCodec {
-                        codec: format.codec.clone(),
-                        version: format.version,
-                        why: format!("PackedInts version {piv} (only 2 is written by Lucene 5+)"),
-                    },
+                    format.codec.clone(),
+                    format.version,
+                    format!("PackedInts version {piv} (only 2 is written by Lucene 5+)"),
                 ));
             }
             cs
