@@ -14,9 +14,10 @@ use snapshot::lucene::Directory;
 use snapshot::{LocalDirectory, Location, ReadOptions, Repository, ShardReader, ShardStats};
 use snapshot_testkit::{RepoBuilder, WriteOptions};
 
-const CASES: [&str; 8] = [
+const CASES: [&str; 9] = [
     "l8_fast",
     "l8_best_compression",
+    "l8_lucene70_dv",
     "l9_mixed",
     "l9_best_compression_large",
     "l9_fast_large",

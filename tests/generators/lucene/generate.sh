@@ -13,7 +13,7 @@ CACHE="$ROOT/.cache/lucene-gen"
 OUT="$ROOT/tests/data/lucene"
 BUILD="$CACHE/build"
 
-ALL_CASES=(l8_fast l8_best_compression l9_mixed l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression)
+ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
 # pinned inputs (jar names and checksums), log/die/sha_ok, check_javac, ensure_jar9

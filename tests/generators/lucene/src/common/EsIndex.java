@@ -96,6 +96,11 @@ final class EsIndex implements AutoCloseable {
   long primaryTerm = 1;
   long ordinal = 0;
   boolean late = false;
+  /**
+   * l8_lucene70_dv only: a sparse SORTED field `country` (value from the ordinal, no random draw),
+   * whose name hashes before `__soft_deletes` in Lucene 8's flush order.
+   */
+  boolean countryField = false;
   int nestedChildren = 0;
 
   /**
@@ -187,6 +192,9 @@ final class EsIndex implements AutoCloseable {
     }
     d.add(new StringField("category", a.category, Field.Store.NO));
     d.add(new SortedDocValuesField("category", new BytesRef(a.category)));
+    if (countryField && a.n % 5 != 4) {
+      d.add(new SortedDocValuesField("country", new BytesRef(Sources.COUNTRIES[(int) (a.n % Sources.COUNTRIES.length)])));
+    }
     if (a.user != null) {
       d.add(new StringField("user", a.user, Field.Store.NO));
       d.add(new SortedSetDocValuesField("user", new BytesRef(a.user)));

@@ -56,6 +56,10 @@ public final class Gen {
         ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
         manySoftDeletes(ix);
         break;
+      case "l8_lucene70_dv":
+        ix = new EsIndex(caseName, indexPath, Compat.lucene70DocValuesCodec(), seed, null, false);
+        lucene70DocValues(ix);
+        break;
       case "l9_mixed":
         ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
         mixed(ix, 3 * 1024 * 1024, true);
@@ -241,6 +245,101 @@ public final class Gen {
     }
     for (int i = 0; i < 4200; i++) ix.deleteWithTombstone(candidates.get(next++));
     for (int i = 0; i < 50; i++) ix.indexSmall(ix.freshAutoId());
+    ix.commit();
+  }
+
+  /**
+   * For the Lucene70 doc-values format (ES 6.5-6.8 with soft deletes): _0 has 7,000 docs, of which
+   * more than 4,096 get soft-deleted (DENSE, in _0's dv update generation); _1 holds 151 tombstones
+   * (SPARSE, in its own .dvd, after entries of every doc-values type); _2 gets a handful of soft
+   * deletes (SPARSE update generation) and hard deletes; _4 is only tombstones ("all docs" in its own
+   * .dvd); _5 is wholly soft-deleted through an update generation.
+   */
+  static void lucene70DocValues(EsIndex ix) throws IOException {
+    Random r = ix.rnd;
+    Iterator<String> specials = Sources.specialIds().iterator();
+    // a SORTED field that Lucene 8 flushes before __soft_deletes (with NUMERIC, BINARY, SORTED_SET
+    // and SORTED_NUMERIC ones), so that a .dvm walk crosses every entry type before the soft deletes
+    ix.countryField = true;
+
+    // _0: not compound, 7,000 docs (+ a nested block and one 100 KiB doc)
+    ix.compound(false);
+    List<String> seg0 = new ArrayList<>();
+    for (int i = 0; i < 7000; i++) {
+      String id;
+      int k = i % 10;
+      if (k < 5) id = Integer.toString(300000 + i);
+      else if (k < 9) id = ix.freshAutoId();
+      else id = specials.hasNext() ? specials.next() : ix.freshEscapedId();
+      Sources.Attrs a = ix.nextAttrs(r.nextInt(10) == 0);
+      byte[] src = r.nextInt(5) == 0 ? ix.nextSmallSource(a) : Sources.tinySource(r, a);
+      ix.index(id, ix.maybeRouting(), src, a);
+      seg0.add(id);
+      if (i == 3000) ix.nestedBlock("nested-l70-0", 2);
+      if (i == 5000) ix.index("big-doc-l70", "r2", Sources.exactSource(100 * 1024, 70));
+    }
+    ix.commit();
+
+    // _1: not compound. 4,400 updates and 150 tombstones of _0 docs: _0 gets 4,550 soft deletes in
+    // block 0 of its update generation (DENSE); _1's own .dvd has the tombstones (SPARSE).
+    ix.compound(false);
+    List<String> candidates = new ArrayList<>(seg0);
+    Collections.shuffle(candidates, r);
+    int next = 0;
+    for (int i = 0; i < 4400; i++) {
+      String id = candidates.get(next++);
+      Sources.Attrs a = ix.nextAttrs(false);
+      ix.update(id, Sources.tinySource(r, a), a);
+    }
+    for (int i = 0; i < 150; i++) ix.deleteWithTombstone(candidates.get(next++));
+    List<String> seg1 = new ArrayList<>();
+    for (int i = 0; i < 40; i++) seg1.add(ix.indexSmall(i % 3 == 0 ? ix.freshEscapedId() : ix.freshAutoId()));
+    ix.updateSmall(seg1.get(1));          // its older version is still in the indexing buffer
+    ix.deleteWithTombstone(seg1.get(2));  // same
+    ix.commit();
+
+    // _2: compound; then hard deletes of committed docs (.liv), one of them already soft-deleted
+    ix.compound(true);
+    List<String> seg2 = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      String id = specials.hasNext() ? specials.next() : i % 2 == 0 ? Integer.toString(800000 + i) : ix.freshAutoId();
+      seg2.add(ix.indexSmall(id));
+    }
+    ix.nestedBlock(ix.freshAutoId(), 1);
+    ix.commit();
+    ix.hardDelete(seg2.get(0));
+    ix.hardDelete(seg2.get(9));
+    ix.hardDelete(candidates.get(0));    // updated: old version in _0 (soft-deleted) and new one in _1
+    ix.hardDelete(candidates.get(next++)); // a live _0 doc
+    ix.commit();
+
+    // _3: compound. A handful of updates of _2 docs (SPARSE update generation of _2), a second
+    // update generation of _0, a hard delete while buffered, a tombstoned id indexed again.
+    ix.compound(true);
+    List<String> seg3 = new ArrayList<>();
+    for (int i = 0; i < 20; i++) seg3.add(ix.indexSmall(i % 2 == 0 ? ix.freshAutoId() : "0" + (9000 + i)));
+    for (int i = 1; i <= 6; i++) ix.updateSmall(seg2.get(i * 7));
+    ix.updateSmall(candidates.get(next++));
+    ix.updateSmall(candidates.get(next++));
+    ix.updateSmall(seg1.get(0));
+    ix.hardDelete(seg3.get(3));
+    ix.indexSmall(candidates.get(4400));   // was deleted with a tombstone in _1
+    ix.commit();
+    if (specials.hasNext()) throw new IllegalStateException("special ids left over");
+
+    // _4: only tombstones, so every doc is soft-deleted from birth
+    ix.compound(true);
+    for (String id : List.of(seg1.get(5), seg1.get(6), seg2.get(3), seg3.get(0))) ix.deleteWithTombstone(id);
+    ix.commit();
+    // _5: six docs, then every one of them updated (new versions in _6): _5 becomes wholly
+    // soft-deleted through a doc-values update generation
+    ix.compound(false);
+    List<String> seg5 = new ArrayList<>();
+    for (int i = 0; i < 6; i++) seg5.add(ix.indexSmall(ix.freshAutoId()));
+    ix.commit();
+    ix.compound(true);
+    for (String id : seg5) ix.updateSmall(id);
+    ix.indexSmall(ix.freshAutoId());
     ix.commit();
   }
 

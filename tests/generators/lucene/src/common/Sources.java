@@ -14,6 +14,7 @@ final class Sources {
   };
   static final String[] TAGS = {"red", "green", "blue", "cyan", "magenta", "yellow", "black", "white", "grey", "orange", "pink", "teal"};
   static final String[] CATEGORIES = {"books", "music", "films", "games", "tools"};
+  static final String[] COUNTRIES = {"DE", "FR", "\u00d6sterreich", "JP", "BR", "US", "\u0420\u043e\u0441\u0441\u0438\u044f"};
   static final String[] ROUTINGS = {"r1", "r2", "tenant-7", "\u0448\u0430\u0440\u0434-\u03b1", "user:42"};
 
   /** Text fragments that need escaping or are non-ASCII, mixed into titles and bodies. */

@@ -19,6 +19,11 @@ final class Compat {
     return bestCompression ? new Lucene95Codec(Lucene95Codec.Mode.BEST_COMPRESSION) : new Lucene95Codec();
   }
 
+  /** Lucene70 doc values are written with Lucene 8 only (l8_lucene70_dv). */
+  static Codec lucene70DocValuesCodec() {
+    throw new UnsupportedOperationException("Lucene70 doc values need Lucene 8's backward codecs");
+  }
+
   static Document document(LeafReader reader, int docId) throws IOException {
     return reader.storedFields().document(docId);
   }
