@@ -167,10 +167,10 @@ fn generated_indexes_wrapped_into_repositories_read_back_exactly() {
             es_version_id: 6_082_399,
             ..WriteOptions::default()
         },
-        // Tiny parts: a stored-fields chunk spans many part blobs.
+        // Small parts: a stored-fields chunk (up to 80 KiB) spans several part blobs.
         WriteOptions {
             compress: true,
-            part_size: Some(1000),
+            part_size: Some(16 * 1024),
             ..WriteOptions::default()
         },
     ];
