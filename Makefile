@@ -6,7 +6,7 @@ CARGO ?= cargo
 CACHE := .cache
 DEMO_REPO := $(CACHE)/demo-repository
 
-.PHONY: help demo test lint check-format clippy unit build bench testdata clean
+.PHONY: help demo test lint check-format clippy unit harness build bench testdata clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,8 +36,11 @@ check-format:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: ## cargo test for the whole workspace
+unit: harness ## cargo test for the whole workspace
 	$(CARGO) test --workspace
+
+harness: ## Install the local servers the tests start (DynamoDB Local, moto, osmem-server; pinned) into .cache/harness
+	bash tests/harness/install.sh
 
 bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE limit
 	bash tests/bench/read_bench.sh

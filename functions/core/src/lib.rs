@@ -1,0 +1,17 @@
+//! The backfill's domain, free of AWS: what a backfill and its work items are, the lease
+//! protocol's rules, the worker engine that moves a shard's documents to the target, and the
+//! ports (small traits) that adapters implement: the work-item store (DynamoDB, in memory), the
+//! target cluster (OpenSearch `_bulk`), the snapshot's blobs and the failed-documents report.
+
+pub mod bulk;
+pub mod lease;
+pub mod memory;
+pub mod model;
+pub mod store;
+pub mod target;
+pub mod worker;
+
+pub use lease::LeasePolicy;
+pub use model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
+pub use store::{Claim, StoreError, WorkStore};
+pub use target::{BulkItemResult, Target, TargetError};

@@ -1,0 +1,305 @@
+//! The work-item store in memory, with the same semantics as the DynamoDB one: for unit tests
+//! of everything built on the store, and for single-process runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::lease::LeasePolicy;
+use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
+use crate::store::{Claim, ClaimOutcome, Progress, StoreError, WorkStore};
+
+#[derive(Default)]
+struct State {
+    backfills: HashMap<String, BackfillRecord>,
+    items: HashMap<String, BTreeMap<ItemKey, WorkItem>>,
+    counters: HashMap<String, Counters>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn held<'a>(
+        items: &'a mut BTreeMap<ItemKey, WorkItem>,
+        claim: &Claim,
+    ) -> Result<&'a mut WorkItem, StoreError> {
+        match items.get_mut(&claim.item.key) {
+            Some(it)
+                if it.is_open() && it.lease_holder.as_deref() == Some(claim.holder.as_str()) =>
+            {
+                Ok(it)
+            }
+            _ => Err(StoreError::LeaseLost {
+                item: claim.item.key.clone(),
+                holder: claim.holder.clone(),
+            }),
+        }
+    }
+}
+
+fn apply(item: &mut WorkItem, counters: &mut Counters, p: &Progress) {
+    item.position = p.position.clone();
+    item.docs_done += p.docs;
+    item.bytes_done += p.bytes;
+    item.docs_rejected += p.rejected;
+    counters.docs_done += p.docs;
+    counters.bytes_done += p.bytes;
+    counters.docs_rejected += p.rejected;
+}
+
+#[async_trait]
+impl WorkStore for MemoryStore {
+    async fn create_backfill(&self, record: &BackfillRecord) -> Result<bool, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        if s.backfills.contains_key(&record.id) {
+            return Ok(false);
+        }
+        s.backfills.insert(record.id.clone(), record.clone());
+        Ok(true)
+    }
+
+    async fn backfill(&self, id: &str) -> Result<Option<BackfillRecord>, StoreError> {
+        Ok(self.state.lock().unwrap().backfills.get(id).cloned())
+    }
+
+    async fn set_state(
+        &self,
+        id: &str,
+        from: &[BackfillState],
+        to: BackfillState,
+        desired: Option<u32>,
+        now: i64,
+    ) -> Result<BackfillRecord, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let rec = s
+            .backfills
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NoSuchBackfill(id.to_string()))?;
+        if !from.contains(&rec.state) {
+            return Err(StoreError::Conflict(format!(
+                "backfill {id} is {}, not {}",
+                rec.state.as_str(),
+                from.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )));
+        }
+        rec.state = to;
+        if let Some(d) = desired {
+            rec.desired_workers = d;
+        }
+        rec.updated_at = now;
+        Ok(rec.clone())
+    }
+
+    async fn create_items(&self, id: &str, keys: &[ItemKey]) -> Result<u64, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let mut created = 0;
+        let items = s.items.entry(id.to_string()).or_default();
+        for k in keys {
+            if !items.contains_key(k) {
+                items.insert(k.clone(), WorkItem::new(k.clone()));
+                created += 1;
+            }
+        }
+        s.counters.entry(id.to_string()).or_default().items_total += created;
+        Ok(created)
+    }
+
+    async fn claim(
+        &self,
+        id: &str,
+        holder: &str,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let Some(items) = s.items.get_mut(id) else {
+            return Ok(ClaimOutcome::NothingOpen);
+        };
+        let open: Vec<&ItemKey> = items
+            .values()
+            .filter(|i| i.is_open())
+            .map(|i| &i.key)
+            .collect();
+        if open.is_empty() {
+            return Ok(ClaimOutcome::NothingOpen);
+        }
+        let free: Vec<ItemKey> = items
+            .values()
+            .filter(|i| {
+                i.is_open()
+                    && (i.lease_holder.is_none() || policy.takeover_after(i.lease_expiry) < now)
+            })
+            .map(|i| i.key.clone())
+            .collect();
+        if free.is_empty() {
+            return Ok(ClaimOutcome::AllLeased);
+        }
+        let key = &free[fastrand::usize(..free.len())];
+        let item = items.get_mut(key).expect("listed above");
+        if item.lease_holder.is_some() {
+            item.abandoned += 1;
+        }
+        item.attempts += 1;
+        item.lease_holder = Some(holder.to_string());
+        item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
+        Ok(ClaimOutcome::Claimed(Box::new(Claim {
+            backfill: id.to_string(),
+            holder: holder.to_string(),
+            item: item.clone(),
+            expiry: item.lease_expiry,
+        })))
+    }
+
+    async fn checkpoint(
+        &self,
+        claim: &mut Claim,
+        progress: &Progress,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let State {
+            items, counters, ..
+        } = &mut *s;
+        let items = items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = Self::held(items, claim)?;
+        apply(
+            item,
+            counters.entry(claim.backfill.clone()).or_default(),
+            progress,
+        );
+        item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
+        claim.expiry = item.lease_expiry;
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        claim: &Claim,
+        progress: &Progress,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let State {
+            items, counters, ..
+        } = &mut *s;
+        let items = items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = Self::held(items, claim)?;
+        let c = counters.entry(claim.backfill.clone()).or_default();
+        apply(item, c, progress);
+        item.completed_at = Some(now);
+        item.lease_holder = None;
+        item.lease_expiry = 0;
+        c.items_completed += 1;
+        Ok(())
+    }
+
+    async fn release(&self, claim: &Claim, progress: &Progress) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let State {
+            items, counters, ..
+        } = &mut *s;
+        let items = items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = Self::held(items, claim)?;
+        apply(
+            item,
+            counters.entry(claim.backfill.clone()).or_default(),
+            progress,
+        );
+        item.lease_holder = None;
+        item.lease_expiry = 0;
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        claim: &Claim,
+        progress: &Progress,
+        reason: &str,
+        max_failures: u32,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let State {
+            items, counters, ..
+        } = &mut *s;
+        let items = items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = Self::held(items, claim)?;
+        let c = counters.entry(claim.backfill.clone()).or_default();
+        apply(item, c, progress);
+        item.failures += 1;
+        item.last_error = Some(reason.to_string());
+        item.lease_holder = None;
+        item.lease_expiry = 0;
+        let failed = item.failures >= max_failures;
+        if failed {
+            item.failed_at = Some(now);
+            c.items_failed += 1;
+        }
+        Ok(failed)
+    }
+
+    async fn counters(&self, id: &str) -> Result<Counters, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .counters
+            .get(id)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn in_progress(
+        &self,
+        id: &str,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<u64, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.items.get(id).map_or(0, |items| {
+            items
+                .values()
+                .filter(|i| {
+                    i.is_open()
+                        && i.lease_holder.is_some()
+                        && policy.takeover_after(i.lease_expiry) >= now
+                })
+                .count() as u64
+        }))
+    }
+
+    async fn items(&self, id: &str) -> Result<Vec<WorkItem>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.items
+            .get(id)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete_working_state(&self, id: &str) -> Result<u64, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let n = s.items.remove(id).map_or(0, |m| m.len() as u64);
+        s.counters.remove(id);
+        Ok(n)
+    }
+}

@@ -1,0 +1,155 @@
+//! Backfills and their work items.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a backfill is in its life.
+///
+/// `Created` → `Running` ⇄ `Paused`; `Running` → `Completed` when every item is completed or
+/// failed; any but `Stopped` → `Stopping` → `Stopped` (archived and deleted; final).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackfillState {
+    Created,
+    Running,
+    Paused,
+    Stopping,
+    Stopped,
+    Completed,
+}
+
+impl BackfillState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackfillState::Created => "created",
+            BackfillState::Running => "running",
+            BackfillState::Paused => "paused",
+            BackfillState::Stopping => "stopping",
+            BackfillState::Stopped => "stopped",
+            BackfillState::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BackfillState> {
+        Some(match s {
+            "created" => BackfillState::Created,
+            "running" => BackfillState::Running,
+            "paused" => BackfillState::Paused,
+            "stopping" => BackfillState::Stopping,
+            "stopped" => BackfillState::Stopped,
+            "completed" => BackfillState::Completed,
+            _ => return None,
+        })
+    }
+}
+
+/// The snapshot a backfill reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    /// `s3://bucket/prefix` or a local directory.
+    pub repository: String,
+    pub name: String,
+}
+
+/// The cluster a backfill writes to. Credentials are never stored here, only where to get them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRef {
+    /// `https://host:port`
+    pub endpoint: String,
+}
+
+/// One backfill: a snapshot to move into a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillRecord {
+    pub id: String,
+    pub state: BackfillState,
+    pub snapshot: SnapshotRef,
+    pub target: TargetRef,
+    /// Only these indices (empty: all but system indices).
+    pub indices: Vec<String>,
+    /// Include indices whose name starts with `.`.
+    pub include_system_indices: bool,
+    /// Create target indices that do not exist from the snapshot's index metadata.
+    pub create_missing_indices: bool,
+    pub desired_workers: u32,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A work item's identity: one shard of one index (the rest of it, once part is done).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemKey {
+    pub index: String,
+    pub shard: u32,
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.shard)
+    }
+}
+
+/// The state of one work item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItem {
+    pub key: ItemKey,
+    /// Where the next reader starts (`snapshot::Position` text): the item's checkpoint.
+    pub position: String,
+    pub lease_holder: Option<String>,
+    /// Epoch milliseconds; 0 = never leased or released.
+    pub lease_expiry: i64,
+    /// How many times it was claimed.
+    pub attempts: u32,
+    /// How many of those claims took over a lease that had expired (its holder vanished):
+    /// the lease grows with it.
+    pub abandoned: u32,
+    /// Non-retryable failures so far.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub completed_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub docs_done: u64,
+    pub bytes_done: u64,
+    pub docs_rejected: u64,
+    /// Reserved for splitting a shard between items; a handover part-way keeps the same item
+    /// and moves its `position`.
+    pub successor: Option<String>,
+}
+
+impl WorkItem {
+    pub fn new(key: ItemKey) -> WorkItem {
+        WorkItem {
+            key,
+            position: "start".into(),
+            lease_holder: None,
+            lease_expiry: 0,
+            attempts: 0,
+            abandoned: 0,
+            failures: 0,
+            last_error: None,
+            completed_at: None,
+            failed_at: None,
+            docs_done: 0,
+            bytes_done: 0,
+            docs_rejected: 0,
+            successor: None,
+        }
+    }
+
+    /// Neither completed nor failed: still work to do.
+    pub fn is_open(&self) -> bool {
+        self.completed_at.is_none() && self.failed_at.is_none()
+    }
+}
+
+/// Totals over a backfill's items, kept in one record updated in the same transaction as the
+/// items, so reading them costs one request however many shards there are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub items_total: u64,
+    pub items_completed: u64,
+    pub items_failed: u64,
+    pub docs_done: u64,
+    pub bytes_done: u64,
+    pub docs_rejected: u64,
+}

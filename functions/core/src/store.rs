@@ -1,0 +1,129 @@
+//! The work-item store port: where backfills, their work items and counters live (DynamoDB on
+//! AWS, memory in unit tests). Every method that changes an item is atomic with the counters
+//! it affects, and every write a lease holder makes is conditional on still holding the lease.
+
+use async_trait::async_trait;
+
+use crate::lease::LeasePolicy;
+use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another worker holds the item now (or it was completed): stop working on it at once.
+    #[error("the lease on {item} is no longer held by {holder}")]
+    LeaseLost { item: ItemKey, holder: String },
+    #[error("backfill {0} does not exist")]
+    NoSuchBackfill(String),
+    /// A conditional write lost a race in a way the caller may want to report.
+    #[error("{0}")]
+    Conflict(String),
+    /// A passing failure (throttling, network): retrying may succeed.
+    #[error("work-item store unavailable: {0}")]
+    Unavailable(String),
+    #[error("work-item store: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// An item a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub backfill: String,
+    pub holder: String,
+    /// The item as it was right after the claim (position = where to start).
+    pub item: WorkItem,
+    /// Current lease expiry (holder's clock), moved forward by checkpoints.
+    pub expiry: i64,
+}
+
+/// What a holder did since its previous write on the item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Where a later reader continues (`snapshot::Position` text).
+    pub position: String,
+    pub docs: u64,
+    pub bytes: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed(Box<Claim>),
+    /// Open items exist but all are leased to live holders.
+    AllLeased,
+    /// Every item is completed or failed.
+    NothingOpen,
+}
+
+#[async_trait]
+pub trait WorkStore: Send + Sync {
+    /// Writes a new backfill record; `false` if one with that id exists already.
+    async fn create_backfill(&self, record: &BackfillRecord) -> Result<bool, StoreError>;
+    async fn backfill(&self, id: &str) -> Result<Option<BackfillRecord>, StoreError>;
+    /// Moves a backfill to `to` if it is in one of `from`; returns the record after the change.
+    /// `desired` also sets the desired number of workers.
+    async fn set_state(
+        &self,
+        id: &str,
+        from: &[BackfillState],
+        to: BackfillState,
+        desired: Option<u32>,
+        now: i64,
+    ) -> Result<BackfillRecord, StoreError>;
+    /// Creates the work items that do not exist yet and counts them into `items_total`; calls
+    /// racing on the same keys create each item once. Returns how many this call created.
+    async fn create_items(&self, id: &str, keys: &[ItemKey]) -> Result<u64, StoreError>;
+    /// Claims an open item whose lease is free or expired, spreading concurrent claimers over
+    /// the items.
+    async fn claim(
+        &self,
+        id: &str,
+        holder: &str,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<ClaimOutcome, StoreError>;
+    /// Records progress and extends the lease to `now + lease`; `LeaseLost` if not held.
+    async fn checkpoint(
+        &self,
+        claim: &mut Claim,
+        progress: &Progress,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<(), StoreError>;
+    /// Marks the item completed with its last progress.
+    async fn complete(
+        &self,
+        claim: &Claim,
+        progress: &Progress,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Records progress and gives the lease up so another worker can continue at once.
+    async fn release(&self, claim: &Claim, progress: &Progress) -> Result<(), StoreError>;
+    /// Records a non-retryable failure and gives the lease up; after `max_failures` of them the
+    /// item is failed for good (counted, never claimed again). Returns whether it is.
+    async fn fail(
+        &self,
+        claim: &Claim,
+        progress: &Progress,
+        reason: &str,
+        max_failures: u32,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    async fn counters(&self, id: &str) -> Result<Counters, StoreError>;
+    /// Open items whose lease is live at `now`.
+    async fn in_progress(
+        &self,
+        id: &str,
+        now: i64,
+        policy: &LeasePolicy,
+    ) -> Result<u64, StoreError>;
+    /// Every item (for archives, reports and tests; its cost grows with the number of shards).
+    async fn items(&self, id: &str) -> Result<Vec<WorkItem>, StoreError>;
+    /// Deletes the backfill's items and counters (the record stays).
+    async fn delete_working_state(&self, id: &str) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,75 @@
+//! The target cluster port: one `_bulk` request at a time, index existence and creation.
+//! Retries, backoff and concurrency are the worker engine's; an adapter only talks HTTP.
+
+use async_trait::async_trait;
+
+/// The outcome of one action of a `_bulk` request, in request order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkItemResult {
+    pub status: u16,
+    /// `error.type` and `error.reason` when the item failed.
+    pub error_type: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl BulkItemResult {
+    pub fn ok(status: u16) -> Self {
+        BulkItemResult {
+            status,
+            error_type: None,
+            reason: None,
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Overload (429) and server errors (5xx) may succeed when sent again.
+    pub fn is_retryable(&self) -> bool {
+        self.status == 429 || self.status >= 500
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    /// The whole request was pushed back (429): slow down and retry.
+    #[error("target throttled the request (HTTP {status})")]
+    Throttled { status: u16 },
+    /// 5xx, a timeout or a connection failure: retry.
+    #[error("target unavailable: {0}")]
+    Unavailable(String),
+    /// A 4xx answer to the whole request (bad request, auth, too large): retrying will not help.
+    #[error("target refused the request (HTTP {status}): {body}")]
+    Refused { status: u16, body: String },
+    /// The answer could not be understood.
+    #[error("unexpected answer from the target: {0}")]
+    Protocol(String),
+}
+
+impl TargetError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            TargetError::Throttled { .. } | TargetError::Unavailable(_)
+        )
+    }
+}
+
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// Sends an NDJSON `_bulk` body of `actions` actions; returns one result per action.
+    async fn bulk(
+        &self,
+        body: bytes_body::Body,
+        actions: usize,
+    ) -> Result<Vec<BulkItemResult>, TargetError>;
+    async fn index_exists(&self, index: &str) -> Result<bool, TargetError>;
+    /// Creates an index with the given settings and mappings (a create-index request body).
+    async fn create_index(&self, index: &str, body: &serde_json::Value) -> Result<(), TargetError>;
+}
+
+pub mod bytes_body {
+    /// A request body, shared without copying between retries.
+    pub type Body = std::sync::Arc<Vec<u8>>;
+}

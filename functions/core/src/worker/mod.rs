@@ -1,0 +1,279 @@
+//! The worker engine: claim a work item → stream its shard's documents from the snapshot →
+//! `_bulk` them to the target → checkpoint → complete → next, until no work is left.
+//!
+//! The engine knows nothing about AWS: the store, the target, the snapshot's blobs, the
+//! failed-documents report and the metrics are ports.
+
+mod index;
+mod limiter;
+mod reader;
+mod sender;
+mod shard;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use index::{create_index_body, typeless_mappings};
+pub use limiter::AdaptiveLimit;
+pub use reader::BatchLimits;
+pub use sender::RetryPolicy;
+
+use crate::lease::{now_ms, LeasePolicy};
+use crate::model::{BackfillState, ItemKey};
+use crate::store::{ClaimOutcome, StoreError, WorkStore};
+use crate::target::Target;
+
+/// Opens the snapshot a backfill reads (a blocking call: it reads repository metadata).
+pub trait SnapshotSource: Send + Sync {
+    fn open(&self, repository: &str, snapshot: &str)
+        -> Result<snapshot::Snapshot, snapshot::Error>;
+}
+
+/// A local directory repository (tests, single-machine runs).
+pub struct LocalSnapshots;
+
+impl SnapshotSource for LocalSnapshots {
+    fn open(
+        &self,
+        repository: &str,
+        snapshot: &str,
+    ) -> Result<snapshot::Snapshot, snapshot::Error> {
+        let store = Arc::new(snapshot::LocalDirectory::new(repository));
+        snapshot::Repository::open(store)?.snapshot(snapshot)
+    }
+}
+
+/// A document the target refused for good, or that could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub index: String,
+    pub id: String,
+    /// HTTP status of the item (0: never sent).
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Where rejected documents are reported (an S3 object per report on AWS).
+#[async_trait]
+pub trait RejectionSink: Send + Sync {
+    /// Writes one report; must be durable before the checkpoint that covers these documents.
+    async fn write(
+        &self,
+        backfill: &str,
+        item: &ItemKey,
+        rejections: &[Rejection],
+    ) -> Result<(), String>;
+}
+
+/// What the engine reports for dashboards.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    DocumentsIndexed { docs: u64, bytes: u64 },
+    BulkLatency { seconds: f64 },
+    BulkRetries { count: u64 },
+    Throttled,
+    DocumentsRejected { count: u64 },
+    LeaseClaimed,
+    LeaseLost,
+    ShardCompleted { seconds: f64 },
+    ShardFailed,
+}
+
+pub trait Metrics: Send + Sync {
+    fn record(&self, event: Event);
+}
+
+/// Drops every event.
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _: Event) {}
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub backfill: String,
+    /// This worker's name in leases.
+    pub worker_id: String,
+    pub lease: LeasePolicy,
+    /// Checkpoint after this many documents …
+    pub checkpoint_docs: u64,
+    /// … or this much time, whichever comes first.
+    pub checkpoint_interval: Duration,
+    pub batch: BatchLimits,
+    /// Upper bound of `_bulk` requests in flight (the adaptive limit moves below it).
+    pub max_in_flight: usize,
+    pub retry: RetryPolicy,
+    /// Non-retryable failures before an item is failed for good.
+    pub max_failures: u32,
+    pub read: snapshot::ReadOptions,
+    /// How long to wait before asking again when every open item is leased.
+    pub idle_poll: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(backfill: &str, worker_id: &str) -> EngineConfig {
+        EngineConfig {
+            backfill: backfill.to_string(),
+            worker_id: worker_id.to_string(),
+            lease: LeasePolicy::default(),
+            checkpoint_docs: 20_000,
+            checkpoint_interval: Duration::from_secs(30),
+            batch: BatchLimits {
+                max_docs: 2_000,
+                max_bytes: 8 << 20,
+            },
+            max_in_flight: 4,
+            retry: RetryPolicy::default(),
+            max_failures: 3,
+            read: snapshot::ReadOptions::default(),
+            idle_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Engine {
+    pub config: EngineConfig,
+    pub store: Arc<dyn WorkStore>,
+    pub target: Arc<dyn Target>,
+    pub snapshots: Arc<dyn SnapshotSource>,
+    pub rejections: Arc<dyn RejectionSink>,
+    pub metrics: Arc<dyn Metrics>,
+    limit: Arc<AdaptiveLimit>,
+    /// Target indices known to exist.
+    known_indices: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// Why the engine stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Every item is completed or failed.
+    NoWorkLeft,
+    /// Asked to stop (SIGTERM): the current item was checkpointed and released.
+    Interrupted,
+    /// The backfill is not running (paused, stopped, …).
+    NotRunning(BackfillState),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub items_completed: u64,
+    pub items_failed: u64,
+    pub items_released: u64,
+    pub leases_lost: u64,
+    pub docs: u64,
+    pub bytes: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("backfill {0} does not exist")]
+    NoSuchBackfill(String),
+}
+
+impl Engine {
+    pub fn new(
+        config: EngineConfig,
+        store: Arc<dyn WorkStore>,
+        target: Arc<dyn Target>,
+        snapshots: Arc<dyn SnapshotSource>,
+        rejections: Arc<dyn RejectionSink>,
+        metrics: Arc<dyn Metrics>,
+    ) -> Engine {
+        let limit = Arc::new(AdaptiveLimit::new(
+            config.max_in_flight,
+            config.max_in_flight,
+        ));
+        Engine {
+            config,
+            store,
+            target,
+            snapshots,
+            rejections,
+            metrics,
+            limit,
+            known_indices: Default::default(),
+        }
+    }
+
+    pub fn limit(&self) -> &AdaptiveLimit {
+        &self.limit
+    }
+
+    /// Works until no work is left, the backfill stops running, or `shutdown` turns true.
+    pub async fn run(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(Stop, Summary), EngineError> {
+        let mut summary = Summary::default();
+        let id = self.config.backfill.clone();
+        loop {
+            if *shutdown.borrow() {
+                return Ok((Stop::Interrupted, summary));
+            }
+            let record = retry_store(|| self.store.backfill(&id))
+                .await?
+                .ok_or_else(|| EngineError::NoSuchBackfill(id.clone()))?;
+            if record.state != BackfillState::Running {
+                return Ok((Stop::NotRunning(record.state), summary));
+            }
+            let outcome = retry_store(|| {
+                self.store
+                    .claim(&id, &self.config.worker_id, now_ms(), &self.config.lease)
+            })
+            .await?;
+            match outcome {
+                ClaimOutcome::Claimed(claim) => {
+                    self.metrics.record(Event::LeaseClaimed);
+                    tracing::info!(item = %claim.item.key, position = %claim.item.position, attempts = claim.item.attempts, "claimed");
+                    let end = self
+                        .process(&record, *claim, shutdown.clone(), &mut summary)
+                        .await?;
+                    if end == shard::ItemEnd::Interrupted {
+                        return Ok((Stop::Interrupted, summary));
+                    }
+                }
+                ClaimOutcome::AllLeased => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(jittered(self.config.idle_poll)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                ClaimOutcome::NothingOpen => return Ok((Stop::NoWorkLeft, summary)),
+            }
+        }
+    }
+}
+
+/// ±25 % so idle workers do not ask in lockstep.
+fn jittered(d: Duration) -> Duration {
+    d.mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+/// Retries a store call through passing failures (throttling, network) for up to a minute.
+async fn retry_store<T, F, Fut>(mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut wait = Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match call().await {
+            Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "work-item store call failed; retrying");
+                tokio::time::sleep(jittered(wait)).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}

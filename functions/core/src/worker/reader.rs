@@ -1,0 +1,106 @@
+//! The reading side of a shard: a blocking thread that streams the shard's live documents from
+//! the snapshot and groups them into bulk-sized batches, each with the position after its last
+//! document.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use snapshot::{Position, ShardReader};
+use tokio::sync::mpsc;
+
+use crate::bulk::{prepare_source, BulkDoc, SourceProblem};
+
+use super::Rejection;
+
+/// A batch of documents and where reading continues after it.
+#[derive(Debug)]
+pub struct Batch {
+    pub seq: u64,
+    pub docs: Vec<BulkDoc>,
+    /// Documents that cannot be sent (refused before sending), reported with the batch.
+    pub refused: Vec<Rejection>,
+    /// Resume position after the batch's last document.
+    pub end: Position,
+    /// `_source` bytes of the documents as stored.
+    pub source_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_docs: usize,
+    pub max_bytes: usize,
+}
+
+/// Reads `reader` to its end (or until `cancel`), sending batches; an error ends the stream.
+pub fn read_batches(
+    mut reader: ShardReader,
+    target_index: String,
+    limits: BatchLimits,
+    cancel: Arc<AtomicBool>,
+    out: mpsc::Sender<Result<Batch, snapshot::Error>>,
+) {
+    let mut seq = 0;
+    let mut batch = new_batch(seq);
+    let mut bytes = 0usize;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let doc = match reader.next_document_ref() {
+            Ok(Some(d)) => d,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.blocking_send(Err(e));
+                return;
+            }
+        };
+        batch.source_bytes += doc.source.len() as u64;
+        batch.end = doc.next_position();
+        match prepare_source(doc.source) {
+            Ok((source, _changed)) => {
+                bytes += source.len() + doc.id.len() + 64;
+                batch.docs.push(BulkDoc {
+                    index: target_index.clone(),
+                    id: doc.id,
+                    routing: doc.routing,
+                    source,
+                });
+            }
+            Err(problem) => batch.refused.push(Rejection {
+                index: target_index.clone(),
+                id: doc.id,
+                status: 0,
+                error_type: Some("unsupported_source".into()),
+                reason: Some(match problem {
+                    SourceProblem::UnsupportedContentType(t) => {
+                        format!("_source is {t}; only JSON and SMILE can be sent")
+                    }
+                    SourceProblem::BadSmile(e) => {
+                        format!("_source is SMILE that does not decode: {e}")
+                    }
+                }),
+            }),
+        }
+        if batch.docs.len() >= limits.max_docs || bytes >= limits.max_bytes {
+            seq += 1;
+            let full = std::mem::replace(&mut batch, new_batch(seq));
+            bytes = 0;
+            if out.blocking_send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.docs.is_empty() || !batch.refused.is_empty() {
+        let _ = out.blocking_send(Ok(batch));
+    }
+}
+
+fn new_batch(seq: u64) -> Batch {
+    Batch {
+        seq,
+        docs: Vec::new(),
+        refused: Vec::new(),
+        end: Position::start(),
+        source_bytes: 0,
+    }
+}

@@ -1,0 +1,643 @@
+//! The worker engine over an in-memory store and a scripted target: every live document
+//! arrives, retries and push-back are handled, rejections are reported, and interrupted work
+//! resumes from its checkpoint.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backfill_core::lease::{now_ms, LeasePolicy};
+use backfill_core::memory::MemoryStore;
+use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::store::WorkStore;
+use backfill_core::target::bytes_body::Body;
+use backfill_core::worker::{
+    Engine, EngineConfig, LocalSnapshots, NoMetrics, Rejection, RejectionSink, Stop,
+};
+use backfill_core::{BulkItemResult, Target, TargetError};
+use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
+use tokio::sync::watch;
+
+fn shared() -> PathBuf {
+    std::env::var("BACKFILL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+fn lucene_data(case: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/lucene")
+        .join(case)
+}
+
+/// What the target holds: (index, id) → (routing, source).
+type Docs = BTreeMap<(String, String), (Option<String>, Vec<u8>)>;
+
+/// Called after each successful request with the number of requests so far.
+type AfterRequest = Box<dyn FnMut(u64) + Send>;
+
+/// A target in memory that can be told to push back.
+#[derive(Default)]
+struct FakeTarget {
+    docs: Mutex<Docs>,
+    indices: Mutex<HashSet<String>>,
+    created: Mutex<Vec<(String, serde_json::Value)>>,
+    requests: AtomicU64,
+    actions: AtomicU64,
+    /// Every Nth request: 429 for the whole request.
+    throttle_every: u64,
+    /// Every Nth action: 429 for that item.
+    item_throttle_every: u64,
+    /// These ids are refused for good (400).
+    refuse_ids: HashSet<String>,
+    /// Called after each successful request with the number of requests so far.
+    after: Mutex<Option<AfterRequest>>,
+}
+
+fn split_actions(body: &[u8]) -> Vec<(serde_json::Value, Vec<u8>)> {
+    let lines: Vec<&[u8]> = body
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .chunks(2)
+        .map(|p| (serde_json::from_slice(p[0]).unwrap(), p[1].to_vec()))
+        .collect()
+}
+
+#[async_trait]
+impl Target for FakeTarget {
+    async fn bulk(&self, body: Body, actions: usize) -> Result<Vec<BulkItemResult>, TargetError> {
+        let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.throttle_every > 0 && n % self.throttle_every == 0 {
+            return Err(TargetError::Throttled { status: 429 });
+        }
+        let parsed = split_actions(&body);
+        assert_eq!(parsed.len(), actions);
+        let mut results = Vec::new();
+        for (action, source) in parsed {
+            let a = self.actions.fetch_add(1, Ordering::SeqCst) + 1;
+            let meta = &action["index"];
+            let index = meta["_index"].as_str().unwrap().to_string();
+            let id = meta["_id"].as_str().unwrap().to_string();
+            if self.item_throttle_every > 0 && a % self.item_throttle_every == 0 {
+                results.push(BulkItemResult {
+                    status: 429,
+                    error_type: Some("es_rejected_execution_exception".into()),
+                    reason: Some("busy".into()),
+                });
+                continue;
+            }
+            if self.refuse_ids.contains(&id) {
+                results.push(BulkItemResult {
+                    status: 400,
+                    error_type: Some("mapper_parsing_exception".into()),
+                    reason: Some("failed to parse".into()),
+                });
+                continue;
+            }
+            assert!(
+                self.indices.lock().unwrap().contains(&index),
+                "write to missing index {index}"
+            );
+            let routing = meta["routing"].as_str().map(str::to_string);
+            self.docs
+                .lock()
+                .unwrap()
+                .insert((index, id), (routing, source));
+            results.push(BulkItemResult::ok(201));
+        }
+        if let Some(f) = self.after.lock().unwrap().as_mut() {
+            f(n);
+        }
+        Ok(results)
+    }
+
+    async fn index_exists(&self, index: &str) -> Result<bool, TargetError> {
+        Ok(self.indices.lock().unwrap().contains(index))
+    }
+
+    async fn create_index(&self, index: &str, body: &serde_json::Value) -> Result<(), TargetError> {
+        self.indices.lock().unwrap().insert(index.to_string());
+        self.created
+            .lock()
+            .unwrap()
+            .push((index.to_string(), body.clone()));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Reports(Mutex<Vec<Rejection>>);
+
+#[async_trait]
+impl RejectionSink for Reports {
+    async fn write(&self, _: &str, _: &ItemKey, r: &[Rejection]) -> Result<(), String> {
+        self.0.lock().unwrap().extend_from_slice(r);
+        Ok(())
+    }
+}
+
+/// Compares what the target holds with what it should, naming a few differences (documents
+/// are too big to print whole).
+fn assert_same_docs(got: &Docs, want: &Docs) {
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(5)
+        .collect();
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k)
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && differ.is_empty(),
+        "target has {} documents, expected {}; missing {missing:?}, unexpected {extra:?}, different {differ:?}",
+        got.len(),
+        want.len()
+    );
+}
+
+/// Every live document of every shard of a snapshot, as the reader gives them.
+fn expected(repo: &std::path::Path, snapshot: &str) -> Docs {
+    let r = Repository::open(Arc::new(LocalDirectory::new(repo))).unwrap();
+    let snap = r.snapshot(snapshot).unwrap();
+    let mut out = Docs::new();
+    for index in snap.index_names() {
+        let meta = snap.index(&index).unwrap();
+        for shard in 0..meta.number_of_shards {
+            for d in ShardReader::open(&snap, &index, shard, ReadOptions::default()).unwrap() {
+                let d = d.unwrap().document;
+                let (source, _) = backfill_core::bulk::prepare_source(&d.source).unwrap();
+                out.insert((index.clone(), d.id), (d.routing, source));
+            }
+        }
+    }
+    out
+}
+
+struct Setup {
+    store: Arc<MemoryStore>,
+    target: Arc<FakeTarget>,
+    reports: Arc<Reports>,
+    keys: Vec<ItemKey>,
+}
+
+async fn setup(
+    repo: &std::path::Path,
+    snapshot: &str,
+    target: FakeTarget,
+    create_missing: bool,
+) -> Setup {
+    let r = Repository::open(Arc::new(LocalDirectory::new(repo))).unwrap();
+    let snap = r.snapshot(snapshot).unwrap();
+    let mut keys = Vec::new();
+    for index in snap.index_names() {
+        if !create_missing {
+            target.indices.lock().unwrap().insert(index.clone());
+        }
+        for shard in 0..snap.index(&index).unwrap().number_of_shards {
+            keys.push(ItemKey {
+                index: index.clone(),
+                shard,
+            });
+        }
+    }
+    let store = Arc::new(MemoryStore::new());
+    let now = now_ms();
+    store
+        .create_backfill(&BackfillRecord {
+            id: "bf".into(),
+            state: BackfillState::Running,
+            snapshot: SnapshotRef {
+                repository: repo.display().to_string(),
+                name: snapshot.into(),
+            },
+            target: TargetRef {
+                endpoint: "memory".into(),
+            },
+            indices: vec![],
+            include_system_indices: false,
+            create_missing_indices: create_missing,
+            desired_workers: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    store.create_items("bf", &keys).await.unwrap();
+    Setup {
+        store,
+        target: Arc::new(target),
+        reports: Arc::default(),
+        keys,
+    }
+}
+
+fn engine(s: &Setup, worker: &str, tune: impl FnOnce(&mut EngineConfig)) -> Engine {
+    let mut cfg = EngineConfig::new("bf", worker);
+    cfg.retry.initial_backoff = Duration::from_millis(1);
+    cfg.retry.max_backoff = Duration::from_millis(5);
+    cfg.idle_poll = Duration::from_millis(20);
+    tune(&mut cfg);
+    Engine::new(
+        cfg,
+        s.store.clone(),
+        s.target.clone(),
+        Arc::new(LocalSnapshots),
+        s.reports.clone(),
+        Arc::new(NoMetrics),
+    )
+}
+
+fn no_shutdown() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    std::mem::forget(tx);
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_moves_every_live_document_of_a_real_snapshot() {
+    let repo = shared().join("fixtures/snapshots/ES_7_10_Updates_Deletes_w_Soft");
+    let s = setup(&repo, "rfs_snapshot", FakeTarget::default(), false).await;
+    let (stop, summary) = engine(&s, "w1", |_| {}).run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    let want = expected(&repo, "rfs_snapshot");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_total, c.items_completed, c.items_failed),
+        (1, 1, 0)
+    );
+    assert_eq!(c.docs_done, want.len() as u64);
+    assert_eq!(summary.docs, want.len() as u64);
+}
+
+/// A repository of several generated Lucene indexes; the two shards of "two" hold different
+/// ids, as shards of one index do.
+fn generated_repo(dir: &std::path::Path) -> PathBuf {
+    let root = dir.join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    let j = serde_json::json!({"properties": {}});
+    b.add_index(
+        "two",
+        &[
+            lucene_data("l8_best_compression"),
+            lucene_data("l9_fast_large"),
+        ],
+        vec![],
+        j.clone(),
+    );
+    b.add_index("mixed", &[lucene_data("l9_mixed")], vec![], j.clone());
+    b.add_index("legacy", &[lucene_data("l8_fast")], vec![], j.clone());
+    b.add_index("newer", &[lucene_data("l10_mixed")], vec![], j.clone());
+    b.add_index("deflate", &[lucene_data("l10_best_compression")], vec![], j);
+    b.write_snapshot("snap").unwrap();
+    root
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_the_items_and_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = generated_repo(tmp.path());
+    let s = setup(&repo, "snap", FakeTarget::default(), false).await;
+    let engines: Vec<Engine> = (0..3)
+        .map(|i| engine(&s, &format!("w{i}"), |c| c.batch.max_docs = 50))
+        .collect();
+    let runs = engines.iter().map(|e| e.run(no_shutdown()));
+    let results = futures_join_all(runs).await;
+    let mut completed = 0;
+    for r in results {
+        let (stop, summary) = r.unwrap();
+        assert_eq!(stop, Stop::NoWorkLeft);
+        completed += summary.items_completed;
+    }
+    assert_eq!(completed, s.keys.len() as u64);
+    assert_same_docs(&s.target.docs.lock().unwrap(), &expected(&repo, "snap"));
+    let items = s.store.items("bf").await.unwrap();
+    assert!(items
+        .iter()
+        .all(|i| i.completed_at.is_some() && i.lease_holder.is_none()));
+}
+
+async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let handles: Vec<_> = fs.collect();
+    // Poll them together on this task.
+    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_back_is_retried_and_slows_the_worker_down() {
+    let repo = shared().join("fixtures/snapshots/ES_7_10_Single");
+    let target = FakeTarget {
+        throttle_every: 3,
+        item_throttle_every: 2,
+        ..FakeTarget::default()
+    };
+    let s = setup(&repo, "global_state_snapshot", target, false).await;
+    let e = engine(&s, "w1", |c| c.batch.max_docs = 1);
+    let (stop, _) = e.run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    assert_same_docs(
+        &s.target.docs.lock().unwrap(),
+        &expected(&repo, "global_state_snapshot"),
+    );
+    assert!(
+        e.limit().decreases() > 0,
+        "the in-flight limit never went down"
+    );
+    assert!(s.target.requests.load(Ordering::SeqCst) > 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_documents_are_reported_and_the_shard_still_completes() {
+    let repo = shared().join("fixtures/snapshots/ES_6_8_Single");
+    let want = expected(&repo, "global_state_snapshot");
+    let refused: HashSet<String> = want.keys().take(2).map(|(_, id)| id.clone()).collect();
+    let target = FakeTarget {
+        refuse_ids: refused.clone(),
+        ..FakeTarget::default()
+    };
+    let s = setup(&repo, "global_state_snapshot", target, false).await;
+    let (stop, summary) = engine(&s, "w1", |_| {}).run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    let reported: HashSet<String> = s
+        .reports
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(reported, refused);
+    assert!(s
+        .reports
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|r| r.status == 400 && r.error_type.as_deref() == Some("mapper_parsing_exception")));
+    assert_eq!(summary.rejected, 2);
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_completed, c.docs_rejected, c.docs_done),
+        (c.items_total, 2, want.len() as u64 - 2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_target_index_fails_the_shard_with_a_clear_reason() {
+    let repo = shared().join("fixtures/snapshots/ES_6_8_Single");
+    let s = setup(&repo, "global_state_snapshot", FakeTarget::default(), false).await;
+    s.target.indices.lock().unwrap().remove("posts_2023_02_25");
+    let (stop, summary) = engine(&s, "w1", |c| c.max_failures = 2)
+        .run(no_shutdown())
+        .await
+        .unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    assert_eq!(summary.items_failed, 2, "two failures, the second final");
+    let items = s.store.items("bf").await.unwrap();
+    let bad = items
+        .iter()
+        .find(|i| i.key.index == "posts_2023_02_25")
+        .unwrap();
+    assert!(bad.failed_at.is_some());
+    assert!(bad
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("target index posts_2023_02_25 does not exist"));
+    let good = items
+        .iter()
+        .find(|i| i.key.index == "posts_2024_01_01")
+        .unwrap();
+    assert!(good.completed_at.is_some());
+    assert_eq!(s.store.counters("bf").await.unwrap().items_failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_indices_are_created_from_the_snapshot_without_types() {
+    let repo = shared().join("fixtures/snapshots/ES_5_6_Updates_Deletes");
+    let s = setup(&repo, "rfs_snapshot", FakeTarget::default(), true).await;
+    engine(&s, "w1", |_| {}).run(no_shutdown()).await.unwrap();
+    let created = s.target.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    let (index, body) = &created[0];
+    assert_eq!(index, "test_updates_deletes");
+    assert_eq!(body["settings"]["index"]["number_of_shards"], 1);
+    let mappings = body["mappings"].as_object().unwrap();
+    assert!(
+        !mappings.contains_key("type1") && !mappings.contains_key("type2"),
+        "{body}"
+    );
+    assert_same_docs(
+        &s.target.docs.lock().unwrap(),
+        &expected(&repo, "rfs_snapshot"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_worker_checkpoints_and_the_next_resumes_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    b.add_index(
+        "big",
+        &[lucene_data("l9_100k")],
+        vec![],
+        serde_json::json!({}),
+    );
+    b.write_snapshot("snap").unwrap();
+    let s = setup(&root, "snap", FakeTarget::default(), false).await;
+
+    // First worker: shut down after 10 requests of 500 documents.
+    let (tx, rx) = watch::channel(false);
+    *s.target.after.lock().unwrap() = Some(Box::new(move |n| {
+        if n == 10 {
+            let _ = tx.send(true);
+        }
+    }));
+    let tune = |c: &mut EngineConfig| {
+        c.batch.max_docs = 500;
+        c.checkpoint_docs = 2_000;
+        c.max_in_flight = 2;
+    };
+    let (stop, first) = engine(&s, "w1", tune).run(rx).await.unwrap();
+    assert_eq!(stop, Stop::Interrupted);
+    let item = s.store.items("bf").await.unwrap().remove(0);
+    assert!(item.lease_holder.is_none(), "released on shutdown");
+    assert!(item.completed_at.is_none());
+    assert_eq!(item.docs_done, first.docs);
+    assert!(
+        first.docs >= 5_000,
+        "everything acknowledged before the stop is checkpointed: {}",
+        first.docs
+    );
+    *s.target.after.lock().unwrap() = None;
+    let requests_before = s.target.requests.load(Ordering::SeqCst);
+
+    // Second worker resumes from the checkpoint.
+    let (stop, second) = engine(&s, "w2", tune).run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    let want = expected(&root, "snap");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    assert_eq!(
+        first.docs + second.docs,
+        want.len() as u64,
+        "nothing counted twice"
+    );
+    let resent = s.target.actions.load(Ordering::SeqCst) - want.len() as u64;
+    assert!(resent <= 2 * 500, "resent {resent} documents");
+    assert!(s.target.requests.load(Ordering::SeqCst) > requests_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_lost_its_lease_stops_at_its_next_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    b.add_index(
+        "big",
+        &[lucene_data("l9_100k")],
+        vec![],
+        serde_json::json!({}),
+    );
+    b.write_snapshot("snap").unwrap();
+    let s = setup(&root, "snap", FakeTarget::default(), false).await;
+    // After the third request, another worker takes the item over (its lease "expired").
+    let store = s.store.clone();
+    let stolen = Arc::new(AtomicU64::new(0));
+    let flag = stolen.clone();
+    // The thief never finishes the item, so the worker would wait for it forever: stop the
+    // worker a while after the theft.
+    let (tx, rx) = watch::channel(false);
+    *s.target.after.lock().unwrap() = Some(Box::new(move |n| {
+        if n == 3 {
+            let store = store.clone();
+            let flag = flag.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let _ = tx.send(true);
+                });
+                let policy = LeasePolicy {
+                    initial: Duration::from_secs(60),
+                    max: Duration::from_secs(60),
+                    max_clock_skew: Duration::ZERO,
+                };
+                // Claim as if far in the future, when the first lease has expired.
+                let far = now_ms() + 3_600_000;
+                if let backfill_core::store::ClaimOutcome::Claimed(_) =
+                    store.claim("bf", "thief", far, &policy).await.unwrap()
+                {
+                    flag.store(1, Ordering::SeqCst);
+                }
+            });
+        }
+    }));
+    let e = engine(&s, "w1", |c| {
+        c.batch.max_docs = 500;
+        c.checkpoint_docs = 1_500;
+        c.max_in_flight = 1;
+    });
+    let (stop, summary) = e.run(rx).await.unwrap();
+    assert_eq!(stolen.load(Ordering::SeqCst), 1);
+    assert_eq!(summary.leases_lost, 1);
+    assert_eq!(stop, Stop::Interrupted);
+    assert!(
+        s.target.requests.load(Ordering::SeqCst) <= 6,
+        "kept sending after losing the lease"
+    );
+    let item = s.store.items("bf").await.unwrap().remove(0);
+    assert_eq!(item.lease_holder.as_deref(), Some("thief"));
+    assert!(item.completed_at.is_none(), "the loser did not complete it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_blob_fails_only_its_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    b.add_index(
+        "good",
+        &[lucene_data("l9_mixed")],
+        vec![],
+        serde_json::json!({}),
+    );
+    b.add_index(
+        "bad",
+        &[lucene_data("l8_fast")],
+        vec![],
+        serde_json::json!({}),
+    );
+    let written = b.write_snapshot("snap").unwrap();
+    // Damage the largest blob of the "bad" index.
+    let bad = written.indices.iter().find(|i| i.name == "bad").unwrap();
+    let dir = root.join("indices").join(&bad.id).join("0");
+    let biggest = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("__"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut data = std::fs::read(&biggest).unwrap();
+    let mid = data.len() / 2;
+    data[mid] ^= 0x55;
+    std::fs::write(&biggest, data).unwrap();
+
+    let s = setup(&root, "snap", FakeTarget::default(), false).await;
+    let (stop, summary) = engine(&s, "w1", |c| c.max_failures = 2)
+        .run(no_shutdown())
+        .await
+        .unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    assert_eq!(summary.items_completed, 1);
+    let items = s.store.items("bf").await.unwrap();
+    let bad = items.iter().find(|i| i.key.index == "bad").unwrap();
+    assert!(bad.failed_at.is_some(), "{bad:?}");
+    let reason = bad.last_error.as_deref().unwrap();
+    assert!(
+        reason.contains("index bad") && reason.contains("shard 0"),
+        "{reason}"
+    );
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!((c.items_completed, c.items_failed), (1, 1));
+}

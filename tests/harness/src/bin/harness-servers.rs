@@ -1,0 +1,62 @@
+//! Starts the local servers and keeps them until standard input closes (or Ctrl-C): for trying
+//! things by hand, and for the test that kills a process holding servers.
+//!
+//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [osmem]
+//!
+//! Prints one JSON line per server, `{"server":"moto","endpoint":"http://127.0.0.1:…","pid":…,"log":…}`,
+//! then `{"ready":true}`. With no arguments it starts all three.
+
+use std::io::Read;
+
+use backfill_harness::{DynamoDbLocal, HarnessError, Moto, Osmem};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("harness-servers: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), HarnessError> {
+    let mut wanted: Vec<String> = std::env::args().skip(1).collect();
+    if wanted.is_empty() {
+        wanted = ["dynamodb", "moto", "osmem"].map(String::from).to_vec();
+    }
+    // Held until the end of main; the servers die with this process in any case.
+    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+    for name in &wanted {
+        let (endpoint, pid, log) = match name.as_str() {
+            "dynamodb" => {
+                let s = DynamoDbLocal::start()?;
+                let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
+                held.push(Box::new(s));
+                info
+            }
+            "moto" => {
+                let s = Moto::start()?;
+                let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
+                held.push(Box::new(s));
+                info
+            }
+            "osmem" => {
+                let s = Osmem::start()?;
+                let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
+                held.push(Box::new(s));
+                info
+            }
+            other => {
+                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, osmem)");
+                std::process::exit(2);
+            }
+        };
+        println!(
+            "{}",
+            serde_json::json!({"server": name, "endpoint": endpoint, "pid": pid, "log": log})
+        );
+    }
+    println!("{}", serde_json::json!({"ready": true}));
+    // Blocks until stdin is closed; read errors end the wait too.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    drop(held);
+    Ok(())
+}
