@@ -8,6 +8,7 @@ pub mod lease;
 pub mod memory;
 pub mod model;
 pub mod store;
+pub mod table;
 pub mod target;
 pub mod worker;
 

@@ -70,6 +70,48 @@ pub trait RejectionSink: Send + Sync {
     ) -> Result<(), String>;
 }
 
+/// Reports as NDJSON files in a local directory (single-machine runs):
+/// `<dir>/failed-documents/<backfill>/<index>/<shard>/<time>-<worker>.ndjson`.
+pub struct LocalReports {
+    dir: std::path::PathBuf,
+    worker: String,
+}
+
+impl LocalReports {
+    pub fn new(dir: impl Into<std::path::PathBuf>, worker: &str) -> LocalReports {
+        LocalReports {
+            dir: dir.into(),
+            worker: worker.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl RejectionSink for LocalReports {
+    async fn write(
+        &self,
+        backfill: &str,
+        item: &ItemKey,
+        rejections: &[Rejection],
+    ) -> Result<(), String> {
+        let dir = self
+            .dir
+            .join("failed-documents")
+            .join(backfill)
+            .join(&item.index)
+            .join(item.shard.to_string());
+        let mut body = Vec::new();
+        for r in rejections {
+            serde_json::to_writer(&mut body, r).map_err(|e| e.to_string())?;
+            body.push(b'\n');
+        }
+        let path = dir.join(format!("{}-{}.ndjson", now_ms(), self.worker));
+        let io = |e: std::io::Error| format!("writing {}: {e}", path.display());
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        tokio::fs::write(&path, body).await.map_err(io)
+    }
+}
+
 /// What the engine reports for dashboards.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

@@ -1,0 +1,359 @@
+//! The DynamoDB work-item store against DynamoDB Local through the real AWS SDK: the lease
+//! protocol, exact counters, and many claimers at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use backfill_aws::DynamoStore;
+use backfill_core::lease::{now_ms, LeasePolicy};
+use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::store::{Claim, ClaimOutcome, Progress, StoreError, WorkStore};
+use backfill_harness::DynamoDbLocal;
+
+fn dynamodb() -> &'static DynamoDbLocal {
+    static SERVER: OnceLock<DynamoDbLocal> = OnceLock::new();
+    SERVER.get_or_init(|| DynamoDbLocal::start().expect("DynamoDB Local starts"))
+}
+
+async fn store(table: &str) -> DynamoStore {
+    let cfg = backfill_harness::sdk_config(&dynamodb().endpoint).await;
+    let s = DynamoStore::new(aws_sdk_dynamodb::Client::new(&cfg), table);
+    s.create_table().await.unwrap();
+    s
+}
+
+fn record(id: &str) -> BackfillRecord {
+    BackfillRecord {
+        id: id.into(),
+        state: BackfillState::Running,
+        snapshot: SnapshotRef {
+            repository: "s3://b/p".into(),
+            name: "snap".into(),
+        },
+        target: TargetRef {
+            endpoint: "http://127.0.0.1:9200".into(),
+        },
+        indices: vec!["a".into(), "b".into()],
+        include_system_indices: false,
+        create_missing_indices: true,
+        desired_workers: 3,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn keys(n: u32) -> Vec<ItemKey> {
+    (0..n)
+        .map(|i| ItemKey {
+            index: format!("idx-{}", i % 7),
+            shard: i,
+        })
+        .collect()
+}
+
+const POLICY: LeasePolicy = LeasePolicy {
+    initial: Duration::from_secs(60),
+    max: Duration::from_secs(3600),
+    max_clock_skew: Duration::from_secs(5),
+};
+
+async fn claim(s: &DynamoStore, holder: &str, now: i64) -> ClaimOutcome {
+    s.claim("bf", holder, now, &POLICY).await.unwrap()
+}
+
+fn claimed(o: ClaimOutcome) -> Claim {
+    match o {
+        ClaimOutcome::Claimed(c) => *c,
+        other => panic!("expected a claim, got {other:?}"),
+    }
+}
+
+fn progress(pos: &str, docs: u64) -> Progress {
+    Progress {
+        position: pos.into(),
+        docs,
+        bytes: docs * 100,
+        rejected: 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_records_round_trip_and_state_changes_are_conditional() {
+    let s = store("records").await;
+    let r = record("bf");
+    assert!(s.create_backfill(&r).await.unwrap());
+    assert!(
+        !s.create_backfill(&r).await.unwrap(),
+        "a second create is refused"
+    );
+    assert_eq!(s.backfill("bf").await.unwrap(), Some(r.clone()));
+    assert_eq!(s.backfill("nope").await.unwrap(), None);
+    let paused = s
+        .set_state(
+            "bf",
+            &[BackfillState::Running],
+            BackfillState::Paused,
+            Some(0),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (paused.state, paused.desired_workers, paused.updated_at),
+        (BackfillState::Paused, 0, 5)
+    );
+    let e = s
+        .set_state(
+            "bf",
+            &[BackfillState::Running],
+            BackfillState::Stopped,
+            None,
+            6,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Conflict(m) if m.contains("is paused")),
+        "{e}"
+    );
+    let e = s
+        .set_state(
+            "nope",
+            &[BackfillState::Running],
+            BackfillState::Paused,
+            None,
+            6,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NoSuchBackfill(_)), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_item_creation_creates_each_item_once() {
+    let s = store("creation").await;
+    let ks = keys(250);
+    let (a, b) = tokio::join!(s.create_items("bf", &ks), s.create_items("bf", &ks[100..]));
+    assert_eq!(a.unwrap() + b.unwrap(), 250);
+    assert_eq!(s.create_items("bf", &ks).await.unwrap(), 0);
+    assert_eq!(s.counters("bf").await.unwrap().items_total, 250);
+    assert_eq!(s.items("bf").await.unwrap().len(), 250);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer() {
+    let s = store("lease").await;
+    s.create_items("bf", &keys(1)).await.unwrap();
+    let t0 = now_ms();
+    let mut a = claimed(claim(&s, "a", t0).await);
+    assert_eq!(
+        (a.item.attempts, a.item.abandoned, a.expiry),
+        (1, 0, t0 + 60_000)
+    );
+    assert_eq!(claim(&s, "b", t0 + 1).await, ClaimOutcome::AllLeased);
+    // Within lease + skew the lease is still a's.
+    assert_eq!(
+        claim(&s, "b", t0 + 60_000 + 4_000).await,
+        ClaimOutcome::AllLeased
+    );
+    s.checkpoint(&mut a, &progress("_0:10", 10), t0 + 30_000, &POLICY)
+        .await
+        .unwrap();
+    assert_eq!(a.expiry, t0 + 90_000, "a checkpoint extends the lease");
+    assert_eq!(s.in_progress("bf", t0 + 31_000, &POLICY).await.unwrap(), 1);
+
+    // a goes quiet; after expiry + skew, b takes over from a's checkpoint with a doubled lease.
+    let takeover = t0 + 90_000 + 5_001;
+    assert_eq!(s.in_progress("bf", takeover, &POLICY).await.unwrap(), 0);
+    let mut b = claimed(claim(&s, "b", takeover).await);
+    assert_eq!(
+        (b.item.position.as_str(), b.item.docs_done, b.item.abandoned),
+        ("_0:10", 10, 1)
+    );
+    assert_eq!(b.expiry, takeover + 120_000);
+    let e = s
+        .checkpoint(&mut a, &progress("_0:20", 10), takeover + 1, &POLICY)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::LeaseLost { .. }), "{e}");
+    assert!(matches!(
+        s.complete(&a, &progress("_0:99", 5), takeover + 1).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+
+    s.complete(&b, &progress("_0:30", 20), takeover + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&s, "c", takeover + 3).await,
+        ClaimOutcome::NothingOpen
+    );
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_total, c.items_completed, c.docs_done, c.bytes_done),
+        (1, 1, 30, 3000)
+    );
+    let item = &s.items("bf").await.unwrap()[0];
+    assert_eq!(
+        (
+            item.docs_done,
+            item.lease_holder.as_ref(),
+            item.completed_at
+        ),
+        (30, None, Some(takeover + 2))
+    );
+    let _ = &mut b;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_item_is_claimable_at_once_and_keeps_its_position() {
+    let s = store("release").await;
+    s.create_items("bf", &keys(1)).await.unwrap();
+    let t = now_ms();
+    let a = claimed(claim(&s, "a", t).await);
+    s.release(&a, &progress("_2:7:100:0", 7)).await.unwrap();
+    let b = claimed(claim(&s, "b", t + 1).await);
+    assert_eq!(
+        (b.item.position.as_str(), b.item.abandoned, b.item.attempts),
+        ("_2:7:100:0", 0, 2)
+    );
+    assert_eq!(s.counters("bf").await.unwrap().docs_done, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
+    let s = store("failures").await;
+    s.create_items("bf", &keys(2)).await.unwrap();
+    let mut t = now_ms();
+    let mut failed_key = None;
+    for round in 1..=3 {
+        let c = claimed(claim(&s, "w", t).await);
+        let key = failed_key.get_or_insert_with(|| c.item.key.clone()).clone();
+        if c.item.key != key {
+            // The other item: complete it and go on with the failing one.
+            s.complete(&c, &progress("start", 0), t).await.unwrap();
+            t += 1;
+            continue;
+        }
+        let gone = s
+            .fail(
+                &c,
+                &progress("start", 0),
+                &format!("corrupt blob (round {round})"),
+                3,
+                t,
+            )
+            .await
+            .unwrap();
+        assert_eq!(gone, round == 3);
+        t += 1;
+    }
+    // The remaining item (if not completed yet) is the other one.
+    while let ClaimOutcome::Claimed(c) = claim(&s, "w", t).await {
+        assert_ne!(
+            Some(&c.item.key),
+            failed_key.as_ref(),
+            "a failed item is claimed again"
+        );
+        s.complete(&c, &progress("start", 0), t).await.unwrap();
+    }
+    assert_eq!(claim(&s, "w", t).await, ClaimOutcome::NothingOpen);
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!((c.items_failed, c.items_completed), (1, 1));
+    let items = s.items("bf").await.unwrap();
+    let f = items
+        .iter()
+        .find(|i| Some(&i.key) == failed_key.as_ref())
+        .unwrap();
+    assert!(f.failed_at.is_some() && f.failures == 3);
+    assert!(f.last_error.as_deref().unwrap().contains("corrupt blob"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease() {
+    let s = Arc::new(store("contention").await);
+    s.create_items("bf", &keys(1000)).await.unwrap();
+    // item → holder, for the time between a claim and its completion.
+    let live: Arc<Mutex<HashMap<ItemKey, String>>> = Arc::default();
+    let violations = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut tasks = Vec::new();
+    for w in 0..32 {
+        let (s, live, violations) = (s.clone(), live.clone(), violations.clone());
+        tasks.push(tokio::spawn(async move {
+            let me = format!("w{w}");
+            let mut done = 0u64;
+            loop {
+                match s.claim("bf", &me, now_ms(), &POLICY).await.unwrap() {
+                    ClaimOutcome::Claimed(c) => {
+                        let mut c = *c;
+                        if let Some(other) =
+                            live.lock().unwrap().insert(c.item.key.clone(), me.clone())
+                        {
+                            violations
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} held by {other} and {me}", c.item.key));
+                        }
+                        s.checkpoint(&mut c, &progress("_0:1", 1), now_ms(), &POLICY)
+                            .await
+                            .unwrap();
+                        live.lock().unwrap().remove(&c.item.key);
+                        s.complete(&c, &progress("_0:2", 1), now_ms())
+                            .await
+                            .unwrap();
+                        done += 1;
+                    }
+                    ClaimOutcome::AllLeased => tokio::time::sleep(Duration::from_millis(20)).await,
+                    ClaimOutcome::NothingOpen => return done,
+                }
+            }
+        }));
+    }
+    let mut total = 0;
+    let mut busy_workers = 0;
+    for t in tasks {
+        let n = t.await.unwrap();
+        total += n;
+        busy_workers += u32::from(n > 0);
+    }
+    assert!(
+        violations.lock().unwrap().is_empty(),
+        "{:?}",
+        violations.lock().unwrap()
+    );
+    assert_eq!(total, 1000);
+    assert!(
+        busy_workers >= 16,
+        "claims did not spread: {busy_workers} of 32 workers got items"
+    );
+    let items = s.items("bf").await.unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|i| i.completed_at.is_some() && i.attempts == 1),
+        "an item was claimed twice"
+    );
+    let c = s.counters("bf").await.unwrap();
+    let recount: u64 = items.iter().map(|i| i.docs_done).sum();
+    assert_eq!(
+        (c.items_total, c.items_completed, c.items_failed),
+        (1000, 1000, 0)
+    );
+    assert_eq!((c.docs_done, recount), (2000, 2000));
+    assert_eq!(
+        c.bytes_done,
+        items.iter().map(|i| i.bytes_done).sum::<u64>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_working_state_keeps_only_the_backfill_record() {
+    let s = store("deletion").await;
+    s.create_backfill(&record("bf")).await.unwrap();
+    s.create_items("bf", &keys(60)).await.unwrap();
+    assert_eq!(s.delete_working_state("bf").await.unwrap(), 60);
+    assert!(s.items("bf").await.unwrap().is_empty());
+    assert_eq!(s.counters("bf").await.unwrap().items_total, 0);
+    assert!(s.backfill("bf").await.unwrap().is_some());
+}

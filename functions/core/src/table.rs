@@ -1,0 +1,106 @@
+//! The working-state table, defined once: the DynamoDB adapter creates it from this, the
+//! infrastructure template is checked against it, so the two cannot drift.
+//!
+//! One table, partitioned by backfill:
+//!
+//! | item | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | backfill record | `BACKFILL#<id>` | `META` | state, snapshot, target, indices, options, desired workers, times |
+//! | counters | `BACKFILL#<id>` | `COUNTERS` | items total / completed / failed, documents, bytes, rejected |
+//! | work item | `BACKFILL#<id>` | `ITEM#<index>#<shard, 5 digits>` | position, lease holder and expiry, attempts, failures, progress |
+//!
+//! Global secondary index `open` (keys only): `open_pk` = `<id>#<bucket>` and `lease_expiry`,
+//! present only while an item is open (neither completed nor failed). Items are spread over
+//! [`OPEN_BUCKETS`] buckets so that claimers start in different places; a claimer queries one
+//! bucket for items whose lease expired (`lease_expiry < now − skew`), and `status` counts live
+//! leases (`lease_expiry ≥ now − skew`) with one count query per bucket, whatever the number of
+//! shards.
+
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+pub const OPEN_INDEX: &str = "open";
+pub const OPEN_INDEX_PARTITION_KEY: &str = "open_pk";
+pub const OPEN_INDEX_SORT_KEY: &str = "lease_expiry";
+/// Attributes the `open` index copies besides its keys (what a claimer needs to decide).
+pub const OPEN_INDEX_PROJECTED: [&str; 2] = ["abandoned", "lease_holder"];
+pub const OPEN_BUCKETS: u32 = 8;
+/// Items are deleted by `stop` (after archiving), so the table needs no TTL attribute.
+pub const DEFAULT_TABLE_NAME: &str = "backfill-working-state";
+
+/// Key attribute types as DynamoDB names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    String,
+    Number,
+}
+
+/// The table's key schema and index, for creating it and for checking a template against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDesign {
+    pub partition_key: (&'static str, KeyType),
+    pub sort_key: (&'static str, KeyType),
+    pub open_index: IndexDesign,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDesign {
+    pub name: &'static str,
+    pub partition_key: (&'static str, KeyType),
+    pub sort_key: (&'static str, KeyType),
+    pub projected: &'static [&'static str],
+}
+
+pub fn design() -> TableDesign {
+    TableDesign {
+        partition_key: (PARTITION_KEY, KeyType::String),
+        sort_key: (SORT_KEY, KeyType::String),
+        open_index: IndexDesign {
+            name: OPEN_INDEX,
+            partition_key: (OPEN_INDEX_PARTITION_KEY, KeyType::String),
+            sort_key: (OPEN_INDEX_SORT_KEY, KeyType::Number),
+            projected: &OPEN_INDEX_PROJECTED,
+        },
+    }
+}
+
+pub fn backfill_pk(id: &str) -> String {
+    format!("BACKFILL#{id}")
+}
+
+pub const META_SK: &str = "META";
+pub const COUNTERS_SK: &str = "COUNTERS";
+pub const ITEM_SK_PREFIX: &str = "ITEM#";
+
+pub fn item_sk(index: &str, shard: u32) -> String {
+    format!("{ITEM_SK_PREFIX}{index}#{shard:05}")
+}
+
+/// The `open` index bucket of an item: a stable hash of its key.
+pub fn open_pk(backfill: &str, index: &str, shard: u32) -> String {
+    // FNV-1a: stable across builds and platforms, unlike the std hasher.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in index.bytes().chain(shard.to_le_bytes()) {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{backfill}#{}", h % OPEN_BUCKETS)
+}
+
+pub fn bucket_pk(backfill: &str, bucket: u32) -> String {
+    format!("{backfill}#{bucket}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_items_by_index_and_shard_and_spread_them_over_buckets() {
+        assert_eq!(item_sk("logs-1", 7), "ITEM#logs-1#00007");
+        assert!(item_sk("a", 2) < item_sk("a", 10));
+        let buckets: std::collections::HashSet<String> =
+            (0..64).map(|s| open_pk("bf", "logs", s)).collect();
+        assert_eq!(buckets.len(), OPEN_BUCKETS as usize);
+        assert_eq!(open_pk("bf", "logs", 3), open_pk("bf", "logs", 3));
+    }
+}

@@ -1,0 +1,252 @@
+//! A local backfill environment: DynamoDB Local, moto's S3 and osmem-server on free ports, a
+//! snapshot uploaded to S3, a backfill with its work items, and worker processes.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backfill_aws::DynamoStore;
+use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::WorkStore;
+use backfill_harness::{DynamoDbLocal, Moto, Osmem};
+use serde_json::Value;
+use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
+
+pub const BUCKET: &str = "snapshots";
+pub const TABLE: &str = "backfill-working-state";
+
+pub struct Env {
+    pub dynamodb: DynamoDbLocal,
+    pub moto: Moto,
+    pub osmem: Osmem,
+    pub store: DynamoStore,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local");
+        let moto = Moto::start().expect("moto");
+        let osmem = Osmem::start().expect("osmem");
+        let ddb_cfg = backfill_harness::sdk_config(&dynamodb.endpoint).await;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_cfg), TABLE);
+        store.create_table().await.unwrap();
+        let s3 = backfill_harness::s3_client(&backfill_harness::sdk_config(&moto.endpoint).await);
+        Env {
+            dynamodb,
+            moto,
+            osmem,
+            store,
+            s3,
+        }
+    }
+
+    /// Uploads a repository directory to `s3://snapshots/<prefix>`.
+    pub async fn upload(&self, dir: &Path, prefix: &str) -> String {
+        backfill_harness::upload_dir(&self.s3, BUCKET, prefix, dir)
+            .await
+            .unwrap();
+        format!("s3://{BUCKET}/{prefix}")
+    }
+
+    /// Creates a running backfill of every index of the snapshot, one item per shard.
+    pub async fn backfill(
+        &self,
+        id: &str,
+        local_repo: &Path,
+        s3_repo: &str,
+        snapshot: &str,
+        target: &str,
+        create_missing: bool,
+    ) -> Vec<ItemKey> {
+        let repo = Repository::open(Arc::new(LocalDirectory::new(local_repo))).unwrap();
+        let snap = repo.snapshot(snapshot).unwrap();
+        let mut keys = Vec::new();
+        for index in snap.index_names() {
+            for shard in 0..snap.index(&index).unwrap().number_of_shards {
+                keys.push(ItemKey {
+                    index: index.clone(),
+                    shard,
+                });
+            }
+        }
+        let now = backfill_core::lease::now_ms();
+        self.store
+            .create_backfill(&BackfillRecord {
+                id: id.into(),
+                state: BackfillState::Running,
+                snapshot: SnapshotRef {
+                    repository: s3_repo.into(),
+                    name: snapshot.into(),
+                },
+                target: TargetRef {
+                    endpoint: target.into(),
+                },
+                indices: vec![],
+                include_system_indices: false,
+                create_missing_indices: create_missing,
+                desired_workers: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .await
+            .unwrap();
+        self.store.create_items(id, &keys).await.unwrap();
+        keys
+    }
+
+    /// A worker process for a backfill, with extra flags.
+    pub fn worker(&self, id: &str, name: &str, args: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_backfill-worker"));
+        cmd.args(["--backfill-id", id, "--worker-id", name, "--table", TABLE])
+            .args(args)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb.endpoint)
+            .env("AWS_ENDPOINT_URL_S3", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .env("BACKFILL_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().expect("spawn the worker")
+    }
+}
+
+/// Waits for a process to end; panics with its output after `timeout`.
+pub fn wait(child: &mut Child, timeout: Duration) -> (i32, String, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            let mut err = String::new();
+            use std::io::Read;
+            if let Some(mut o) = child.stdout.take() {
+                o.read_to_string(&mut out).unwrap();
+            }
+            if let Some(mut e) = child.stderr.take() {
+                e.read_to_string(&mut err).unwrap();
+            }
+            return (status.code().unwrap_or(-1), out, err);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let (_, out, err) = wait(child, Duration::from_secs(5));
+            panic!("worker did not finish in {timeout:?}\nstdout:\n{out}\nstderr:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sums a metric over the worker's EMF lines.
+pub fn metric(stdout: &str, name: &str) -> f64 {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.get(name).cloned())
+        .map(|v| match v {
+            Value::Array(a) => a.len() as f64,
+            other => other.as_f64().unwrap_or(0.0),
+        })
+        .sum()
+}
+
+/// (index, id) → (routing, source as JSON) of every live document of a snapshot.
+pub type Docs = BTreeMap<(String, String), (Option<String>, Value)>;
+
+pub fn expected_docs(repo: &Path, snapshot: &str) -> Docs {
+    let r = Repository::open(Arc::new(LocalDirectory::new(repo))).unwrap();
+    let snap = r.snapshot(snapshot).unwrap();
+    let mut out = Docs::new();
+    for index in snap.index_names() {
+        for shard in 0..snap.index(&index).unwrap().number_of_shards {
+            for d in ShardReader::open(&snap, &index, shard, ReadOptions::default()).unwrap() {
+                let d = d.unwrap().document;
+                let v: Value = serde_json::from_slice(&d.source).unwrap();
+                out.insert((index.clone(), d.id), (d.routing, v));
+            }
+        }
+    }
+    out
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Checks that the target holds exactly the expected documents (osmem returns `_source` with
+/// whitespace removed, so sources are compared as JSON values).
+pub fn assert_target_has(endpoint: &str, want: &Docs) {
+    let mut per_index: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((index, id), (routing, source)) in want {
+        *per_index.entry(index).or_default() += 1;
+        let mut path = format!("/{}/_doc/{}", encode(index), encode(id));
+        if let Some(r) = routing {
+            path.push_str(&format!("?routing={}", encode(r)));
+        }
+        let r = backfill_harness::http_request(endpoint, "GET", &path, &[], b"").unwrap();
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+        let got = r.json().unwrap();
+        assert_eq!(&got["_source"], source, "{index}/{id}");
+        assert_eq!(
+            got["_routing"].as_str(),
+            routing.as_deref(),
+            "{index}/{id} routing"
+        );
+    }
+    backfill_harness::http_request(endpoint, "POST", "/_refresh", &[], b"").unwrap();
+    for (index, n) in per_index {
+        let r = backfill_harness::http_request(
+            endpoint,
+            "GET",
+            &format!("/{}/_count", encode(index)),
+            &[],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            r.json().unwrap()["count"].as_u64(),
+            Some(n),
+            "documents in {index}"
+        );
+    }
+}
+
+pub fn lucene_data(case: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/lucene")
+        .join(case)
+}
+
+pub fn shared() -> PathBuf {
+    std::env::var("BACKFILL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// Wraps generated Lucene indexes into a repository: (index name, shard directories).
+pub fn repository(dir: &Path, indices: &[(&str, &[&str])]) -> PathBuf {
+    let root = dir.join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    for (name, shards) in indices {
+        let dirs: Vec<PathBuf> = shards.iter().map(|c| lucene_data(c)).collect();
+        b.add_index(name, &dirs, vec![], serde_json::json!({"properties": {}}));
+    }
+    b.write_snapshot("snap").unwrap();
+    root
+}
