@@ -5,6 +5,7 @@
 #    variants, ~2.4 KB documents; cached under .cache/bench), wraps each into a snapshot repository.
 # 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS.
 # 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
+# 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink.
 #
 # BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source).
 set -euo pipefail
@@ -15,8 +16,9 @@ OUT=".cache/bench"
 mkdir -p "$OUT"
 
 echo "building release binaries ..." >&2
-cargo build --release -q -p backfill-cli -p snapshot-testkit --bins
+cargo build --release -q -p backfill-cli -p snapshot-testkit -p backfill-worker -p backfill-harness -p backfill-faults --bins
 cargo build --release -q -p snapshot --example decompress_limit
+bash tests/harness/install.sh >/dev/null
 
 for mode in fast best; do
   lucene="$OUT/lucene-$mode-$BYTES"
@@ -30,4 +32,7 @@ for mode in fast best; do
   fi
 done
 
-python3 tests/bench/measure.py "$OUT" "$BYTES"
+python3 tests/bench/measure.py "$OUT" "$BYTES" | tee "$OUT/read-table.txt"
+# The LZ4 row's MB/s (verified), for the end-to-end comparison.
+read_mb_s=$(awk -F'|' '/^\| LZ4/ && /verified/ {gsub(/[ ,]/, "", $5); print $5; exit}' "$OUT/read-table.txt")
+python3 tests/bench/e2e_bench.py "$OUT/repo-fast-$BYTES" "${read_mb_s:-0}"

@@ -80,7 +80,7 @@ async fn run_inner(cfg: WorkerConfig) -> anyhow::Result<u8> {
     });
     let engine = Engine::new(
         cfg.engine(&worker_id),
-        store,
+        store.clone(),
         target,
         snapshots,
         reports,
@@ -109,7 +109,19 @@ async fn run_inner(cfg: WorkerConfig) -> anyhow::Result<u8> {
     metrics.flush();
     match result {
         Ok((stop, summary)) => {
-            tracing::info!(?stop, ?summary, "worker done");
+            tracing::info!(
+                ?stop,
+                checkpoints = summary.checkpoints,
+                items_completed = summary.items_completed,
+                items_failed = summary.items_failed,
+                items_released = summary.items_released,
+                leases_lost = summary.leases_lost,
+                docs = summary.docs,
+                bytes = summary.bytes,
+                rejected = summary.rejected,
+                dynamodb_requests = store.requests(),
+                "worker done"
+            );
             match stop {
                 Stop::NoWorkLeft | Stop::Interrupted | Stop::NotRunning(_) => Ok(0),
             }

@@ -66,7 +66,7 @@ pub(crate) fn item_to_record(item: &Item) -> Result<BackfillRecord, StoreError> 
 impl DynamoStore {
     pub(crate) async fn put_backfill(&self, record: &BackfillRecord) -> Result<bool, StoreError> {
         let r = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(record_to_item(record)))
@@ -86,7 +86,7 @@ impl DynamoStore {
         id: &str,
     ) -> Result<Option<BackfillRecord>, StoreError> {
         let r = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(backfill_pk(id), META_SK)))
@@ -119,7 +119,7 @@ impl DynamoStore {
             update.push_str(", desired_workers = :desired");
         }
         let r = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(backfill_pk(id), META_SK)))
@@ -158,7 +158,7 @@ impl DynamoStore {
 
     pub(crate) async fn get_counters(&self, id: &str) -> Result<Counters, StoreError> {
         let r = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(backfill_pk(id), COUNTERS_SK)))

@@ -159,7 +159,7 @@ impl DynamoStore {
             .map(|c| c.into_action(&self.table))
             .collect::<Result<Vec<_>, _>>()?;
         let r = self
-            .client
+            .client()
             .transact_write_items()
             .set_transact_items(Some(actions))
             .send()
@@ -182,7 +182,7 @@ impl DynamoStore {
     /// One conditional update of the held item alone (no counter changes).
     async fn update_held(&self, claim: &Claim, change: Change) -> Result<(), StoreError> {
         let r = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(change.key))
@@ -236,7 +236,7 @@ impl DynamoStore {
         );
         actions.push(counters.into_action(&self.table)?);
         match self
-            .client
+            .client()
             .transact_write_items()
             .set_transact_items(Some(actions))
             .send()
@@ -261,7 +261,7 @@ impl DynamoStore {
         let mut start: Option<Item> = None;
         loop {
             let mut q = self
-                .client
+                .client()
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
@@ -335,7 +335,7 @@ impl WorkStore for DynamoStore {
         fastrand::shuffle(&mut buckets);
         for bucket in buckets {
             let r = self
-                .client
+                .client()
                 .query()
                 .table_name(&self.table)
                 .index_name(OPEN_INDEX)
@@ -360,7 +360,7 @@ impl WorkStore for DynamoStore {
                 let abandoned = seen_abandoned + u32::from(c.contains_key("lease_holder"));
                 let expiry = now + policy.duration(abandoned).as_millis() as i64;
                 let r = self
-                    .client
+                    .client()
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key(pk, sk)))
@@ -515,7 +515,7 @@ impl WorkStore for DynamoStore {
             let mut start: Option<Item> = None;
             loop {
                 let r = self
-                    .client
+                    .client()
                     .query()
                     .table_name(&self.table)
                     .index_name(OPEN_INDEX)
@@ -578,7 +578,7 @@ impl WorkStore for DynamoStore {
             let mut wait = std::time::Duration::from_millis(50);
             while !requests.is_empty() {
                 let r = self
-                    .client
+                    .client()
                     .batch_write_item()
                     .request_items(&self.table, requests)
                     .send()

@@ -12,6 +12,8 @@ mod backfills;
 mod items;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -27,6 +29,8 @@ use backfill_core::StoreError;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Requests sent (not counting the SDK's retries), for benchmarks and logs.
+    requests: Arc<AtomicU64>,
 }
 
 impl DynamoStore {
@@ -34,6 +38,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            requests: Arc::default(),
         }
     }
 
@@ -41,8 +46,15 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The SDK client; every use counts as one request.
     pub fn client(&self) -> &Client {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         &self.client
+    }
+
+    /// Requests sent so far through this store (and its clones).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Creates the table from the design (local runs and tests; on AWS the template does it).
@@ -85,7 +97,7 @@ impl DynamoStore {
             .build()
             .map_err(build_error)?;
         let r = self
-            .client
+            .client()
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)

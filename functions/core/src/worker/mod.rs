@@ -204,6 +204,8 @@ pub enum Stop {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Checkpoints written (one store request each).
+    pub checkpoints: u64,
     pub items_completed: u64,
     pub items_failed: u64,
     pub items_released: u64,

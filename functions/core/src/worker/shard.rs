@@ -325,6 +325,7 @@ impl Engine {
         match r {
             Ok(expiry) => {
                 claim.expiry = expiry;
+                summary.checkpoints += 1;
                 summary.docs += p.docs;
                 summary.bytes += p.bytes;
                 summary.rejected += p.rejected;
