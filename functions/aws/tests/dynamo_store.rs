@@ -227,7 +227,8 @@ async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
     s.create_items("bf", &keys(2)).await.unwrap();
     let mut t = now_ms();
     let mut failed_key = None;
-    for round in 1..=3 {
+    let mut failures = 0;
+    while failures < 3 {
         let c = claimed(claim(&s, "w", t).await);
         let key = failed_key.get_or_insert_with(|| c.item.key.clone()).clone();
         if c.item.key != key {
@@ -236,17 +237,18 @@ async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
             t += 1;
             continue;
         }
+        failures += 1;
+        assert_eq!(c.item.failures, failures - 1);
+        let reason = format!("corrupt blob (round {failures})");
         let gone = s
-            .fail(
-                &c,
-                &progress("start", 0),
-                &format!("corrupt blob (round {round})"),
-                3,
-                t,
-            )
+            .fail(&c, &progress("start", 0), &reason, 3, t)
             .await
             .unwrap();
-        assert_eq!(gone, round == 3);
+        assert_eq!(
+            gone,
+            failures == 3,
+            "failed for good only at the third failure"
+        );
         t += 1;
     }
     // The remaining item (if not completed yet) is the other one.
