@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use backfill_aws::DynamoStore;
 use backfill_core::lease::{now_ms, LeasePolicy};
-use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StoreError, WorkStore};
+use backfill_core::model::{
+    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
+};
+use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 use backfill_harness::DynamoDbLocal;
 
 fn dynamodb() -> &'static DynamoDbLocal {
@@ -25,29 +27,33 @@ async fn store(table: &str) -> DynamoStore {
 
 fn record(id: &str) -> BackfillRecord {
     BackfillRecord {
-        id: id.into(),
         state: BackfillState::Running,
-        snapshot: SnapshotRef {
-            repository: "s3://b/p".into(),
-            name: "snap".into(),
-        },
-        target: TargetRef {
-            endpoint: "http://127.0.0.1:9200".into(),
-        },
         indices: vec!["a".into(), "b".into()],
-        include_system_indices: false,
         create_missing_indices: true,
         desired_workers: 3,
-        created_at: 1,
-        updated_at: 1,
+        started_at: Some(1),
+        ..BackfillRecord::new(
+            id,
+            SnapshotRef {
+                repository: "s3://b/p".into(),
+                name: "snap".into(),
+            },
+            TargetRef {
+                endpoint: "http://127.0.0.1:9200".into(),
+            },
+            1,
+        )
     }
 }
 
-fn keys(n: u32) -> Vec<ItemKey> {
+fn keys(n: u32) -> Vec<NewItem> {
     (0..n)
-        .map(|i| ItemKey {
-            index: format!("idx-{}", i % 7),
-            shard: i,
+        .map(|i| NewItem {
+            key: ItemKey {
+                index: format!("idx-{}", i % 7),
+                shard: i,
+            },
+            docs_expected: 10,
         })
         .collect()
 }
@@ -89,45 +95,51 @@ async fn backfill_records_round_trip_and_state_changes_are_conditional() {
     );
     assert_eq!(s.backfill("bf").await.unwrap(), Some(r.clone()));
     assert_eq!(s.backfill("nope").await.unwrap(), None);
-    let paused = s
-        .set_state(
-            "bf",
-            &[BackfillState::Running],
-            BackfillState::Paused,
-            Some(0),
-            5,
-        )
-        .await
-        .unwrap();
+    let pause = StateChange {
+        from: &[BackfillState::Running],
+        to: Some(BackfillState::Paused),
+        desired: Some(0),
+        ..StateChange::default()
+    };
+    let paused = s.set_state("bf", &pause, 5).await.unwrap();
     assert_eq!(
         (paused.state, paused.desired_workers, paused.updated_at),
         (BackfillState::Paused, 0, 5)
     );
-    let e = s
-        .set_state(
-            "bf",
-            &[BackfillState::Running],
-            BackfillState::Stopped,
-            None,
-            6,
-        )
-        .await
-        .unwrap_err();
+    let stop = StateChange {
+        from: &[BackfillState::Running],
+        to: Some(BackfillState::Stopped),
+        ..StateChange::default()
+    };
+    let e = s.set_state("bf", &stop, 6).await.unwrap_err();
     assert!(
         matches!(&e, StoreError::Conflict(m) if m.contains("is paused")),
         "{e}"
     );
-    let e = s
-        .set_state(
-            "nope",
-            &[BackfillState::Running],
-            BackfillState::Paused,
-            None,
-            6,
-        )
-        .await
-        .unwrap_err();
+    let e = s.set_state("nope", &pause, 6).await.unwrap_err();
     assert!(matches!(e, StoreError::NoSuchBackfill(_)), "{e}");
+    // Annotations without a state change; started_at is only set once.
+    let note = StateChange {
+        stop_execution: Some("arn:exec"),
+        archive_uri: Some("s3://a/b.json"),
+        mark_started: true,
+        ..StateChange::default()
+    };
+    let r = s.set_state("bf", &note, 9).await.unwrap();
+    assert_eq!(
+        (
+            r.state,
+            r.started_at,
+            r.stop_execution.as_deref(),
+            r.archive_uri.as_deref()
+        ),
+        (
+            BackfillState::Paused,
+            Some(1),
+            Some("arn:exec"),
+            Some("s3://a/b.json")
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +149,8 @@ async fn concurrent_item_creation_creates_each_item_once() {
     let (a, b) = tokio::join!(s.create_items("bf", &ks), s.create_items("bf", &ks[100..]));
     assert_eq!(a.unwrap() + b.unwrap(), 250);
     assert_eq!(s.create_items("bf", &ks).await.unwrap(), 0);
-    assert_eq!(s.counters("bf").await.unwrap().items_total, 250);
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!((c.items_total, c.docs_expected), (250, 2500));
     assert_eq!(s.items("bf").await.unwrap().len(), 250);
 }
 
@@ -166,6 +179,17 @@ async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer()
     // a goes quiet; after expiry + skew, b takes over from a's checkpoint with a doubled lease.
     let takeover = t0 + 90_000 + 5_001;
     assert_eq!(s.in_progress("bf", takeover, &POLICY).await.unwrap(), 0);
+    assert!(s
+        .expired_leases("bf", t0 + 31_000, &POLICY, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let stale = s.expired_leases("bf", takeover, &POLICY, 10).await.unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(
+        (stale[0].lease_holder.as_deref(), stale[0].docs_done),
+        (Some("a"), 10)
+    );
     let mut b = claimed(claim(&s, "b", takeover).await);
     assert_eq!(
         (b.item.position.as_str(), b.item.docs_done, b.item.abandoned),
@@ -269,6 +293,13 @@ async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
         .find(|i| Some(&i.key) == failed_key.as_ref())
         .unwrap();
     assert!(f.failed_at.is_some() && f.failures == 3);
+    let listed = s.failed_items("bf", 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "only the failed item is listed");
+    assert_eq!(Some(&listed[0].key), failed_key.as_ref());
+    assert_eq!(
+        listed[0].last_error.as_deref(),
+        Some("corrupt blob (round 3)")
+    );
     assert!(f.last_error.as_deref().unwrap().contains("corrupt blob"));
 }
 

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::lease::LeasePolicy;
-use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
-use crate::store::{Claim, ClaimOutcome, Progress, StoreError, WorkStore};
+use crate::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
+use crate::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 
 #[derive(Default)]
 struct State {
@@ -73,9 +73,7 @@ impl WorkStore for MemoryStore {
     async fn set_state(
         &self,
         id: &str,
-        from: &[BackfillState],
-        to: BackfillState,
-        desired: Option<u32>,
+        change: &StateChange<'_>,
         now: i64,
     ) -> Result<BackfillRecord, StoreError> {
         let mut s = self.state.lock().unwrap();
@@ -83,35 +81,57 @@ impl WorkStore for MemoryStore {
             .backfills
             .get_mut(id)
             .ok_or_else(|| StoreError::NoSuchBackfill(id.to_string()))?;
-        if !from.contains(&rec.state) {
+        if !change.from.is_empty() && !change.from.contains(&rec.state) {
             return Err(StoreError::Conflict(format!(
                 "backfill {id} is {}, not {}",
                 rec.state.as_str(),
-                from.iter()
+                change
+                    .from
+                    .iter()
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(" or ")
             )));
         }
-        rec.state = to;
-        if let Some(d) = desired {
+        if let Some(to) = change.to {
+            rec.state = to;
+        }
+        if let Some(d) = change.desired {
             rec.desired_workers = d;
+        }
+        if change.mark_started && rec.started_at.is_none() {
+            rec.started_at = Some(now);
+        }
+        if change.mark_completed {
+            rec.completed_at = Some(now);
+        }
+        if let Some(e) = change.stop_execution {
+            rec.stop_execution = Some(e.to_string());
+        }
+        if let Some(a) = change.archive_uri {
+            rec.archive_uri = Some(a.to_string());
         }
         rec.updated_at = now;
         Ok(rec.clone())
     }
 
-    async fn create_items(&self, id: &str, keys: &[ItemKey]) -> Result<u64, StoreError> {
+    async fn create_items(&self, id: &str, new: &[NewItem]) -> Result<u64, StoreError> {
         let mut s = self.state.lock().unwrap();
         let mut created = 0;
+        let mut expected = 0;
         let items = s.items.entry(id.to_string()).or_default();
-        for k in keys {
-            if !items.contains_key(k) {
-                items.insert(k.clone(), WorkItem::new(k.clone()));
+        for n in new {
+            if !items.contains_key(&n.key) {
+                let mut item = WorkItem::new(n.key.clone());
+                item.docs_expected = n.docs_expected;
+                items.insert(n.key.clone(), item);
                 created += 1;
+                expected += n.docs_expected;
             }
         }
-        s.counters.entry(id.to_string()).or_default().items_total += created;
+        let c = s.counters.entry(id.to_string()).or_default();
+        c.items_total += created;
+        c.docs_expected += expected;
         Ok(created)
     }
 
@@ -183,6 +203,24 @@ impl WorkStore for MemoryStore {
         );
         item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
         claim.expiry = item.lease_expiry;
+        Ok(())
+    }
+
+    async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let State {
+            items, counters, ..
+        } = &mut *s;
+        let items = items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = Self::held(items, claim)?;
+        if item.docs_expected == 0 {
+            item.docs_expected = docs;
+            let c = counters.entry(claim.backfill.clone()).or_default();
+            c.docs_expected += docs;
+            c.items_measured += 1;
+        }
         Ok(())
     }
 
@@ -285,6 +323,40 @@ impl WorkStore for MemoryStore {
                         && policy.takeover_after(i.lease_expiry) >= now
                 })
                 .count() as u64
+        }))
+    }
+
+    async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.items.get(id).map_or_else(Vec::new, |items| {
+            items
+                .values()
+                .filter(|i| i.failed_at.is_some())
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn expired_leases(
+        &self,
+        id: &str,
+        now: i64,
+        policy: &LeasePolicy,
+        limit: usize,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.items.get(id).map_or_else(Vec::new, |items| {
+            items
+                .values()
+                .filter(|i| {
+                    i.is_open()
+                        && i.lease_holder.is_some()
+                        && policy.takeover_after(i.lease_expiry) < now
+                })
+                .take(limit)
+                .cloned()
+                .collect()
         }))
     }
 

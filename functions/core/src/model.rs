@@ -74,6 +74,40 @@ pub struct BackfillRecord {
     /// Epoch milliseconds.
     pub created_at: i64,
     pub updated_at: i64,
+    /// When it first ran (for rates and ETAs).
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    /// When every item was completed or failed.
+    #[serde(default)]
+    pub completed_at: Option<i64>,
+    /// The stop workflow's execution, once stopping.
+    #[serde(default)]
+    pub stop_execution: Option<String>,
+    /// Where the working state was archived when it stopped.
+    #[serde(default)]
+    pub archive_uri: Option<String>,
+}
+
+impl BackfillRecord {
+    /// A new record in state `Created`.
+    pub fn new(id: &str, snapshot: SnapshotRef, target: TargetRef, now: i64) -> BackfillRecord {
+        BackfillRecord {
+            id: id.to_string(),
+            state: BackfillState::Created,
+            snapshot,
+            target,
+            indices: Vec::new(),
+            include_system_indices: false,
+            create_missing_indices: false,
+            desired_workers: 0,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            completed_at: None,
+            stop_execution: None,
+            archive_uri: None,
+        }
+    }
 }
 
 /// A work item's identity: one shard of one index (the rest of it, once part is done).
@@ -111,9 +145,18 @@ pub struct WorkItem {
     pub docs_done: u64,
     pub bytes_done: u64,
     pub docs_rejected: u64,
+    /// Live documents of the shard by its Lucene commit, counted when the item was created.
+    pub docs_expected: u64,
     /// Reserved for splitting a shard between items; a handover part-way keeps the same item
     /// and moves its `position`.
     pub successor: Option<String>,
+}
+
+/// A work item to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    pub key: ItemKey,
+    pub docs_expected: u64,
 }
 
 impl WorkItem {
@@ -132,6 +175,7 @@ impl WorkItem {
             docs_done: 0,
             bytes_done: 0,
             docs_rejected: 0,
+            docs_expected: 0,
             successor: None,
         }
     }
@@ -152,4 +196,8 @@ pub struct Counters {
     pub docs_done: u64,
     pub bytes_done: u64,
     pub docs_rejected: u64,
+    /// Σ of the items' expected documents (for percent and ETA) …
+    pub docs_expected: u64,
+    /// … over this many items (a worker counts a shard's documents when it first opens it).
+    pub items_measured: u64,
 }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::lease::LeasePolicy;
-use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
+use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, NewItem, WorkItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,6 +51,22 @@ pub struct Progress {
     pub rejected: u64,
 }
 
+/// A change of a backfill's state, with what goes along with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateChange<'a> {
+    /// Allowed current states (empty: any).
+    pub from: &'a [BackfillState],
+    pub to: Option<BackfillState>,
+    /// Also set the desired number of workers.
+    pub desired: Option<u32>,
+    /// Set `started_at` to now if it is not set yet.
+    pub mark_started: bool,
+    /// Set `completed_at` to now.
+    pub mark_completed: bool,
+    pub stop_execution: Option<&'a str>,
+    pub archive_uri: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
     Claimed(Box<Claim>),
@@ -65,19 +81,18 @@ pub trait WorkStore: Send + Sync {
     /// Writes a new backfill record; `false` if one with that id exists already.
     async fn create_backfill(&self, record: &BackfillRecord) -> Result<bool, StoreError>;
     async fn backfill(&self, id: &str) -> Result<Option<BackfillRecord>, StoreError>;
-    /// Moves a backfill to `to` if it is in one of `from`; returns the record after the change.
-    /// `desired` also sets the desired number of workers.
+    /// Moves a backfill to `change.to` if it is in one of `change.from`; returns the record after
+    /// the change (`Conflict` naming the current state otherwise).
     async fn set_state(
         &self,
         id: &str,
-        from: &[BackfillState],
-        to: BackfillState,
-        desired: Option<u32>,
+        change: &StateChange<'_>,
         now: i64,
     ) -> Result<BackfillRecord, StoreError>;
-    /// Creates the work items that do not exist yet and counts them into `items_total`; calls
-    /// racing on the same keys create each item once. Returns how many this call created.
-    async fn create_items(&self, id: &str, keys: &[ItemKey]) -> Result<u64, StoreError>;
+    /// Creates the work items that do not exist yet and counts them into `items_total` (and
+    /// their expected documents into `docs_expected`); calls racing on the same keys create each
+    /// item once. Returns how many this call created.
+    async fn create_items(&self, id: &str, items: &[NewItem]) -> Result<u64, StoreError>;
     /// Claims an open item whose lease is free or expired, spreading concurrent claimers over
     /// the items.
     async fn claim(
@@ -95,6 +110,9 @@ pub trait WorkStore: Send + Sync {
         now: i64,
         policy: &LeasePolicy,
     ) -> Result<(), StoreError>;
+    /// Records how many live documents the held item's shard has (once: the first holder that
+    /// opens the shard), adding them to the counters' expected documents.
+    async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError>;
     /// Marks the item completed with its last progress.
     async fn complete(
         &self,
@@ -122,6 +140,17 @@ pub trait WorkStore: Send + Sync {
         now: i64,
         policy: &LeasePolicy,
     ) -> Result<u64, StoreError>;
+    /// Failed items, at most `limit` (their cost grows with the number of failures only).
+    async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError>;
+    /// Open items whose holder's lease expired without a checkpoint extending it, at most
+    /// `limit` (a vanished or stuck worker).
+    async fn expired_leases(
+        &self,
+        id: &str,
+        now: i64,
+        policy: &LeasePolicy,
+        limit: usize,
+    ) -> Result<Vec<WorkItem>, StoreError>;
     /// Every item (for archives, reports and tests; its cost grows with the number of shards).
     async fn items(&self, id: &str) -> Result<Vec<WorkItem>, StoreError>;
     /// Deletes the backfill's items and counters (the record stays).

@@ -9,7 +9,10 @@
 //! | counters | `BACKFILL#<id>` | `COUNTERS` | items total / completed / failed, documents, bytes, rejected |
 //! | work item | `BACKFILL#<id>` | `ITEM#<index>#<shard, 5 digits>` | position, lease holder and expiry, attempts, failures, progress |
 //!
-//! Global secondary index `open` (keys only): `open_pk` = `<id>#<bucket>` and `lease_expiry`,
+//! Global secondary index `failed`: `failed_pk` = `<id>` and `failed_at`, present only on items
+//! failed for good, so failed shards and their reasons are listed without reading the others.
+//!
+//! Global secondary index `open`: `open_pk` = `<id>#<bucket>` and `lease_expiry`,
 //! present only while an item is open (neither completed nor failed). Items are spread over
 //! [`OPEN_BUCKETS`] buckets so that claimers start in different places; a claimer queries one
 //! bucket for items whose lease expired (`lease_expiry < now − skew`), and `status` counts live
@@ -24,6 +27,11 @@ pub const OPEN_INDEX_SORT_KEY: &str = "lease_expiry";
 /// Attributes the `open` index copies besides its keys (what a claimer needs to decide).
 pub const OPEN_INDEX_PROJECTED: [&str; 2] = ["abandoned", "lease_holder"];
 pub const OPEN_BUCKETS: u32 = 8;
+pub const FAILED_INDEX: &str = "failed";
+pub const FAILED_INDEX_PARTITION_KEY: &str = "failed_pk";
+pub const FAILED_INDEX_SORT_KEY: &str = "failed_at";
+/// What the `failed` index copies: enough to report failed shards and their reasons.
+pub const FAILED_INDEX_PROJECTED: [&str; 4] = ["index", "shard", "failures", "last_error"];
 /// Items are deleted by `stop` (after archiving), so the table needs no TTL attribute.
 pub const DEFAULT_TABLE_NAME: &str = "backfill-working-state";
 
@@ -40,6 +48,7 @@ pub struct TableDesign {
     pub partition_key: (&'static str, KeyType),
     pub sort_key: (&'static str, KeyType),
     pub open_index: IndexDesign,
+    pub failed_index: IndexDesign,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +68,12 @@ pub fn design() -> TableDesign {
             partition_key: (OPEN_INDEX_PARTITION_KEY, KeyType::String),
             sort_key: (OPEN_INDEX_SORT_KEY, KeyType::Number),
             projected: &OPEN_INDEX_PROJECTED,
+        },
+        failed_index: IndexDesign {
+            name: FAILED_INDEX,
+            partition_key: (FAILED_INDEX_PARTITION_KEY, KeyType::String),
+            sort_key: (FAILED_INDEX_SORT_KEY, KeyType::Number),
+            projected: &FAILED_INDEX_PROJECTED,
         },
     }
 }

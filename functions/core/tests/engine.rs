@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backfill_core::lease::{now_ms, LeasePolicy};
 use backfill_core::memory::MemoryStore;
-use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::model::{
+    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
+};
 use backfill_core::store::WorkStore;
 use backfill_core::target::bytes_body::Body;
 use backfill_core::worker::{
@@ -217,25 +219,31 @@ async fn setup(
     let now = now_ms();
     store
         .create_backfill(&BackfillRecord {
-            id: "bf".into(),
             state: BackfillState::Running,
-            snapshot: SnapshotRef {
-                repository: repo.display().to_string(),
-                name: snapshot.into(),
-            },
-            target: TargetRef {
-                endpoint: "memory".into(),
-            },
-            indices: vec![],
-            include_system_indices: false,
             create_missing_indices: create_missing,
             desired_workers: 1,
-            created_at: now,
-            updated_at: now,
+            ..BackfillRecord::new(
+                "bf",
+                SnapshotRef {
+                    repository: repo.display().to_string(),
+                    name: snapshot.into(),
+                },
+                TargetRef {
+                    endpoint: "memory".into(),
+                },
+                now,
+            )
         })
         .await
         .unwrap();
-    store.create_items("bf", &keys).await.unwrap();
+    let new: Vec<NewItem> = keys
+        .iter()
+        .map(|k| NewItem {
+            key: k.clone(),
+            docs_expected: 0,
+        })
+        .collect();
+    store.create_items("bf", &new).await.unwrap();
     Setup {
         store,
         target: Arc::new(target),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use backfill_core::model::{BackfillRecord, BackfillState, Counters, SnapshotRef, TargetRef};
+use backfill_core::store::StateChange;
 use backfill_core::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
 use backfill_core::StoreError;
 
@@ -32,6 +33,19 @@ pub(crate) fn record_to_item(r: &BackfillRecord) -> Item {
     item.insert("desired_workers".into(), n(r.desired_workers));
     item.insert("created_at".into(), n(r.created_at));
     item.insert("updated_at".into(), n(r.updated_at));
+    let opt_n = |item: &mut Item, k: &str, v: Option<i64>| {
+        if let Some(v) = v {
+            item.insert(k.into(), n(v));
+        }
+    };
+    opt_n(&mut item, "started_at", r.started_at);
+    opt_n(&mut item, "completed_at", r.completed_at);
+    if let Some(e) = &r.stop_execution {
+        item.insert("stop_execution".into(), s(e));
+    }
+    if let Some(a) = &r.archive_uri {
+        item.insert("archive_uri".into(), s(a));
+    }
     item
 }
 
@@ -60,6 +74,10 @@ pub(crate) fn item_to_record(item: &Item) -> Result<BackfillRecord, StoreError> 
         desired_workers: get_n(item, "desired_workers").unwrap_or(0),
         created_at: get_n(item, "created_at").unwrap_or(0),
         updated_at: get_n(item, "updated_at").unwrap_or(0),
+        started_at: get_n(item, "started_at"),
+        completed_at: get_n(item, "completed_at"),
+        stop_execution: get_s(item, "stop_execution"),
+        archive_uri: get_s(item, "archive_uri"),
     })
 }
 
@@ -100,36 +118,60 @@ impl DynamoStore {
     pub(crate) async fn update_state(
         &self,
         id: &str,
-        from: &[BackfillState],
-        to: BackfillState,
-        desired: Option<u32>,
+        change: &StateChange<'_>,
         now: i64,
     ) -> Result<BackfillRecord, StoreError> {
         let mut values: HashMap<String, AttributeValue> = HashMap::new();
         let mut allowed = Vec::new();
-        for (i, st) in from.iter().enumerate() {
+        for (i, st) in change.from.iter().enumerate() {
             values.insert(format!(":from{i}"), s(st.as_str()));
             allowed.push(format!(":from{i}"));
         }
-        values.insert(":to".into(), s(to.as_str()));
         values.insert(":now".into(), n(now));
-        let mut update = "SET #state = :to, updated_at = :now".to_string();
-        if let Some(d) = desired {
+        let mut sets = vec!["updated_at = :now".to_string()];
+        if let Some(to) = change.to {
+            values.insert(":to".into(), s(to.as_str()));
+            sets.push("#state = :to".into());
+        }
+        if let Some(d) = change.desired {
             values.insert(":desired".into(), n(d));
-            update.push_str(", desired_workers = :desired");
+            sets.push("desired_workers = :desired".into());
+        }
+        if change.mark_started {
+            sets.push("started_at = if_not_exists(started_at, :now)".into());
+        }
+        if change.mark_completed {
+            sets.push("completed_at = :now".into());
+        }
+        if let Some(e) = change.stop_execution {
+            values.insert(":exec".into(), s(e));
+            sets.push("stop_execution = :exec".into());
+        }
+        if let Some(a) = change.archive_uri {
+            values.insert(":archive".into(), s(a));
+            sets.push("archive_uri = :archive".into());
+        }
+        let condition = if allowed.is_empty() {
+            "attribute_exists(#sk)".to_string()
+        } else {
+            format!(
+                "attribute_exists(#sk) AND #state IN ({})",
+                allowed.join(", ")
+            )
+        };
+        // DynamoDB refuses names an expression does not use.
+        let mut names = HashMap::from([("#sk".to_string(), SORT_KEY.to_string())]);
+        if change.to.is_some() || !change.from.is_empty() {
+            names.insert("#state".into(), "state".into());
         }
         let r = self
             .client()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(backfill_pk(id), META_SK)))
-            .update_expression(update)
-            .condition_expression(format!(
-                "attribute_exists(#sk) AND #state IN ({})",
-                allowed.join(", ")
-            ))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#sk", SORT_KEY)
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -145,7 +187,9 @@ impl DynamoStore {
                     Some(current) => Err(StoreError::Conflict(format!(
                         "backfill {id} is {}, not {}",
                         current.state.as_str(),
-                        from.iter()
+                        change
+                            .from
+                            .iter()
                             .map(|s| s.as_str())
                             .collect::<Vec<_>>()
                             .join(" or ")
@@ -177,6 +221,8 @@ impl DynamoStore {
             docs_done: g("docs_done"),
             bytes_done: g("bytes_done"),
             docs_rejected: g("docs_rejected"),
+            docs_expected: g("docs_expected"),
+            items_measured: g("items_measured"),
         })
     }
 }

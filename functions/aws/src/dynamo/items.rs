@@ -10,11 +10,12 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use backfill_core::lease::LeasePolicy;
-use backfill_core::model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StoreError, WorkStore};
+use backfill_core::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
+use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 use backfill_core::table::{
-    backfill_pk, bucket_pk, item_sk, open_pk, COUNTERS_SK, ITEM_SK_PREFIX, OPEN_BUCKETS,
-    OPEN_INDEX, OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+    backfill_pk, bucket_pk, item_sk, open_pk, COUNTERS_SK, FAILED_INDEX,
+    FAILED_INDEX_PARTITION_KEY, FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX,
+    OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
 };
 
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
@@ -44,12 +45,15 @@ fn item_to_work(item: &Item) -> Result<WorkItem, StoreError> {
         docs_done: g("docs_done"),
         bytes_done: g("bytes_done"),
         docs_rejected: g("docs_rejected"),
+        docs_expected: g("docs_expected"),
         successor: get_s(item, "successor"),
     })
 }
 
-fn new_item(backfill: &str, k: &ItemKey) -> Item {
+fn new_item(backfill: &str, new: &NewItem) -> Item {
+    let k = &new.key;
     let mut item = key(backfill_pk(backfill), item_sk(&k.index, k.shard));
+    item.insert("docs_expected".into(), n(new.docs_expected));
     item.insert("index".into(), s(&k.index));
     item.insert("shard".into(), n(k.shard));
     item.insert("position".into(), s("start"));
@@ -217,7 +221,7 @@ impl DynamoStore {
         }
     }
 
-    async fn create_chunk(&self, id: &str, keys: &[ItemKey]) -> Result<Option<u64>, StoreError> {
+    async fn create_chunk(&self, id: &str, keys: &[NewItem]) -> Result<Option<u64>, StoreError> {
         let mut actions = Vec::with_capacity(keys.len() + 1);
         for k in keys {
             let put = Put::builder()
@@ -229,10 +233,14 @@ impl DynamoStore {
                 .map_err(build_error)?;
             actions.push(TransactWriteItem::builder().put(put).build());
         }
+        let expected = keys.iter().map(|k| k.docs_expected).sum();
         let counters = counters_change(
             id,
             &Progress::default(),
-            &[("items_total", keys.len() as u64)],
+            &[
+                ("items_total", keys.len() as u64),
+                ("docs_expected", expected),
+            ],
         );
         actions.push(counters.into_action(&self.table)?);
         match self
@@ -298,15 +306,13 @@ impl WorkStore for DynamoStore {
     async fn set_state(
         &self,
         id: &str,
-        from: &[BackfillState],
-        to: BackfillState,
-        desired: Option<u32>,
+        change: &StateChange<'_>,
         now: i64,
     ) -> Result<BackfillRecord, StoreError> {
-        self.update_state(id, from, to, desired, now).await
+        self.update_state(id, change, now).await
     }
 
-    async fn create_items(&self, id: &str, keys: &[ItemKey]) -> Result<u64, StoreError> {
+    async fn create_items(&self, id: &str, keys: &[NewItem]) -> Result<u64, StoreError> {
         let mut created = 0;
         for chunk in keys.chunks(CREATE_CHUNK) {
             if let Some(n) = self.create_chunk(id, chunk).await? {
@@ -423,6 +429,32 @@ impl WorkStore for DynamoStore {
         Ok(())
     }
 
+    async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
+        let item = Change {
+            key: key(
+                backfill_pk(&claim.backfill),
+                item_sk(&claim.item.key.index, claim.item.key.shard),
+            ),
+            update: "SET docs_expected = :n".into(),
+            condition: Some("lease_holder = :me AND docs_expected = :zero".into()),
+            names: HashMap::new(),
+            values: HashMap::from([
+                (":n".to_string(), n(docs)),
+                (":me".to_string(), s(&claim.holder)),
+                (":zero".to_string(), n(0)),
+            ]),
+        };
+        let mut counters = counters_change(
+            &claim.backfill,
+            &Progress::default(),
+            &[("docs_expected", docs), ("items_measured", 1)],
+        );
+        // Only the two whole-item counts; the zero progress deltas would be no-ops anyway.
+        counters.update = "ADD docs_expected :x0, items_measured :x1".into();
+        counters.values.retain(|k, _| k.starts_with(":x"));
+        self.transact(claim, vec![item, counters]).await
+    }
+
     async fn complete(&self, claim: &Claim, p: &Progress, now: i64) -> Result<(), StoreError> {
         let mut item = held_item_change(
             claim,
@@ -461,7 +493,7 @@ impl WorkStore for DynamoStore {
         let final_failure = claim.item.failures + 1 >= max_failures;
         let (set, remove) = if final_failure {
             (
-                ", failures = :failures, last_error = :reason, #exp = :zero, failed_at = :now",
+                ", failures = :failures, last_error = :reason, #exp = :zero, failed_at = :now, failed_pk = :failed_pk",
                 "lease_holder, #open",
             )
         } else {
@@ -475,6 +507,7 @@ impl WorkStore for DynamoStore {
         item.values.insert(":zero".into(), n(0));
         if final_failure {
             item.values.insert(":now".into(), n(now));
+            item.values.insert(":failed_pk".into(), s(&claim.backfill));
         }
         item.values
             .insert(":failures".into(), n(claim.item.failures + 1));
@@ -537,6 +570,80 @@ impl WorkStore for DynamoStore {
             }
         }
         Ok(total)
+    }
+
+    async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {
+        let r = self
+            .client()
+            .query()
+            .table_name(&self.table)
+            .index_name(FAILED_INDEX)
+            .key_condition_expression("#f = :id")
+            .expression_attribute_names("#f", FAILED_INDEX_PARTITION_KEY)
+            .expression_attribute_values(":id", s(id))
+            .limit(limit.min(1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        r.items()
+            .iter()
+            .map(|i| {
+                let mut w = item_to_work(i)?;
+                w.failed_at = get_n(i, FAILED_INDEX_SORT_KEY);
+                Ok(w)
+            })
+            .collect()
+    }
+
+    async fn expired_leases(
+        &self,
+        id: &str,
+        now: i64,
+        policy: &LeasePolicy,
+        limit: usize,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        let takeover = now - policy.max_clock_skew.as_millis() as i64;
+        let mut out = Vec::new();
+        for bucket in 0..OPEN_BUCKETS {
+            // Leased at some point (expiry ≥ 1) and expired: a released item has expiry 0.
+            let r = self
+                .client()
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_INDEX)
+                .key_condition_expression("#open = :bucket AND #exp BETWEEN :one AND :takeover")
+                .filter_expression("attribute_exists(lease_holder)")
+                .expression_attribute_names("#open", OPEN_INDEX_PARTITION_KEY)
+                .expression_attribute_names("#exp", OPEN_INDEX_SORT_KEY)
+                .expression_attribute_values(":bucket", s(bucket_pk(id, bucket)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":takeover", n(takeover - 1))
+                .limit(limit.min(1000) as i32)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for i in r.items() {
+                let (Some(pk), Some(sk)) = (get_s(i, PARTITION_KEY), get_s(i, SORT_KEY)) else {
+                    continue;
+                };
+                // The index holds keys and a few attributes: read the item itself.
+                let full = self
+                    .client()
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetItem", e))?;
+                if let Some(item) = full.item() {
+                    out.push(item_to_work(item)?);
+                }
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn items(&self, id: &str) -> Result<Vec<WorkItem>, StoreError> {

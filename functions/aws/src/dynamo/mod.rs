@@ -78,24 +78,22 @@ impl DynamoStore {
                 .build()
                 .map_err(build_error)
         };
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(d.open_index.name)
-            .key_schema(key(d.open_index.partition_key.0, KeyType::Hash)?)
-            .key_schema(key(d.open_index.sort_key.0, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::Include)
-                    .set_non_key_attributes(Some(
-                        d.open_index
-                            .projected
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect(),
-                    ))
-                    .build(),
-            )
-            .build()
-            .map_err(build_error)?;
+        let gsi = |i: &table::IndexDesign| {
+            GlobalSecondaryIndex::builder()
+                .index_name(i.name)
+                .key_schema(key(i.partition_key.0, KeyType::Hash)?)
+                .key_schema(key(i.sort_key.0, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            i.projected.iter().map(|s| s.to_string()).collect(),
+                        ))
+                        .build(),
+                )
+                .build()
+                .map_err(build_error)
+        };
         let r = self
             .client()
             .create_table()
@@ -108,9 +106,15 @@ impl DynamoStore {
                 d.open_index.partition_key.1,
             )?)
             .attribute_definitions(attr(d.open_index.sort_key.0, d.open_index.sort_key.1)?)
+            .attribute_definitions(attr(
+                d.failed_index.partition_key.0,
+                d.failed_index.partition_key.1,
+            )?)
+            .attribute_definitions(attr(d.failed_index.sort_key.0, d.failed_index.sort_key.1)?)
             .key_schema(key(d.partition_key.0, KeyType::Hash)?)
             .key_schema(key(d.sort_key.0, KeyType::Range)?)
-            .global_secondary_indexes(index)
+            .global_secondary_indexes(gsi(&d.open_index)?)
+            .global_secondary_indexes(gsi(&d.failed_index)?)
             .send()
             .await;
         match r {

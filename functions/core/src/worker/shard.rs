@@ -39,6 +39,9 @@ struct Pending {
     rejections: Vec<Rejection>,
 }
 
+/// An opened shard: its reader, its index's metadata and (first time only) its live documents.
+type Opened = (ShardReader, IndexMetadata, Option<u64>);
+
 /// A batch that is done sending (or failed to).
 struct BatchDone {
     seq: u64,
@@ -88,19 +91,24 @@ impl Engine {
                 record.snapshot.name.clone(),
             );
             let (index, shard, read) = (key.index.clone(), key.shard, self.config.read);
-            tokio::task::spawn_blocking(
-                move || -> Result<(ShardReader, IndexMetadata), snapshot::Error> {
-                    let snap = snaps.open(&repo, &name)?;
-                    let meta = snap.index(&index)?;
-                    let mut reader = ShardReader::open(&snap, &index, shard, read)?;
-                    reader.seek(&position)?;
-                    Ok((reader, meta))
-                },
-            )
+            let count = claim.item.docs_expected == 0 && position.is_start();
+            tokio::task::spawn_blocking(move || -> Result<Opened, snapshot::Error> {
+                let snap = snaps.open(&repo, &name)?;
+                let meta = snap.index(&index)?;
+                let mut reader = ShardReader::open(&snap, &index, shard, read)?;
+                // The shard's size, for progress: from the commit, without reading documents.
+                let expected = if count {
+                    Some(reader.live_doc_count()?)
+                } else {
+                    None
+                };
+                reader.seek(&position)?;
+                Ok((reader, meta, expected))
+            })
             .await
             .expect("the shard-opening task does not panic")
         };
-        let (reader, meta) = match opened {
+        let (reader, meta, expected) = match opened {
             Ok(x) => x,
             Err(e) if e.is_permanent() => {
                 return self
@@ -114,6 +122,14 @@ impl Engine {
                     .await;
             }
         };
+        if let Some(docs) = expected.filter(|d| *d > 0) {
+            if let Err(e) = retry_store(|| self.store.record_expected(&claim, docs)).await {
+                tracing::warn!(item = %key, error = %e, "could not record the shard's document count");
+                if matches!(e, StoreError::LeaseLost { .. }) {
+                    return Ok(ItemEnd::LeaseLost);
+                }
+            }
+        }
         if let Err((reason, permanent)) = self.ensure_index(record, &key.index, &meta).await {
             let how = if permanent {
                 Finish::Fail(reason)

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backfill_aws::DynamoStore;
-use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::model::{
+    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
+};
 use backfill_core::WorkStore;
 use backfill_harness::{DynamoDbLocal, Moto, Osmem};
 use serde_json::Value;
@@ -77,25 +79,31 @@ impl Env {
         let now = backfill_core::lease::now_ms();
         self.store
             .create_backfill(&BackfillRecord {
-                id: id.into(),
                 state: BackfillState::Running,
-                snapshot: SnapshotRef {
-                    repository: s3_repo.into(),
-                    name: snapshot.into(),
-                },
-                target: TargetRef {
-                    endpoint: target.into(),
-                },
-                indices: vec![],
-                include_system_indices: false,
                 create_missing_indices: create_missing,
                 desired_workers: 1,
-                created_at: now,
-                updated_at: now,
+                ..BackfillRecord::new(
+                    id,
+                    SnapshotRef {
+                        repository: s3_repo.into(),
+                        name: snapshot.into(),
+                    },
+                    TargetRef {
+                        endpoint: target.into(),
+                    },
+                    now,
+                )
             })
             .await
             .unwrap();
-        self.store.create_items(id, &keys).await.unwrap();
+        let new: Vec<NewItem> = keys
+            .iter()
+            .map(|k| NewItem {
+                key: k.clone(),
+                docs_expected: 0,
+            })
+            .collect();
+        self.store.create_items(id, &new).await.unwrap();
         keys
     }
 

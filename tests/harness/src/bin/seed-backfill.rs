@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use backfill_aws::DynamoStore;
-use backfill_core::model::{BackfillRecord, BackfillState, ItemKey, SnapshotRef, TargetRef};
+use backfill_core::model::{
+    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
+};
 use backfill_core::WorkStore;
 
 struct Args {
@@ -96,30 +98,32 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let now = backfill_core::lease::now_ms();
     store
         .create_backfill(&BackfillRecord {
-            id: a.backfill.clone(),
             state: BackfillState::Running,
-            snapshot: SnapshotRef {
-                repository: location.clone(),
-                name: a.snapshot.clone(),
-            },
-            target: TargetRef {
-                endpoint: a.target.clone(),
-            },
-            indices: vec![],
-            include_system_indices: false,
             create_missing_indices: a.create_missing,
             desired_workers: 1,
-            created_at: now,
-            updated_at: now,
+            started_at: Some(now),
+            ..BackfillRecord::new(
+                &a.backfill,
+                SnapshotRef {
+                    repository: location.clone(),
+                    name: a.snapshot.clone(),
+                },
+                TargetRef {
+                    endpoint: a.target.clone(),
+                },
+                now,
+            )
         })
         .await?;
-    let created = store.create_items(&a.backfill, &keys).await?;
-    eprintln!(
-        "backfill {}: {} work item(s) created ({} shard(s))",
-        a.backfill,
-        created,
-        keys.len()
-    );
+    let new: Vec<NewItem> = keys
+        .into_iter()
+        .map(|key| NewItem {
+            key,
+            docs_expected: 0,
+        })
+        .collect();
+    let created = store.create_items(&a.backfill, &new).await?;
+    eprintln!("backfill {}: {} work item(s) created", a.backfill, created);
     println!("{location}");
     Ok(())
 }

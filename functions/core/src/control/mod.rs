@@ -1,0 +1,15 @@
+//! The control plane: what users touch (start, scale, pause, stop, status), the scheduled
+//! progress poller and the stop workflow's tasks, over ports for the fleet, the stop workflow,
+//! the archive and the progress metrics.
+
+pub mod api;
+pub mod dispatch;
+pub mod local_fleet;
+pub mod ports;
+pub mod service;
+pub mod workflow;
+
+pub use api::*;
+pub use dispatch::{dispatch, Handler};
+pub use service::{archive_key, Control, ControlConfig};
+pub use workflow::{stop_definition, InProcessStop, STOP_FUNCTIONS};

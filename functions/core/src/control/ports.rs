@@ -1,0 +1,81 @@
+//! The control plane's ports: the worker fleet, the stop workflow, the archive and the progress
+//! metrics. AWS adapters implement them with ECS, Step Functions, S3 and CloudWatch; a local
+//! process supervisor and in-process runner implement them on one machine; unit tests use
+//! in-memory versions.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// The fleet of workers as the orchestrator sees it (ECS service counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetState {
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    /// Stopping but not gone yet.
+    pub terminating: u32,
+}
+
+impl FleetState {
+    /// No worker is running, starting or stopping.
+    pub fn drained(&self) -> bool {
+        self.running == 0 && self.pending == 0 && self.terminating == 0
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FleetError {
+    /// A passing failure (throttling, network): retrying may succeed.
+    #[error("fleet unavailable: {0}")]
+    Unavailable(String),
+    /// The orchestrator refused (no such service, no permission, bad value).
+    #[error("fleet: {0}")]
+    Refused(String),
+}
+
+/// The worker fleet: an ECS service whose desired count is the fleet size, or local processes.
+#[async_trait]
+pub trait Fleet: Send + Sync {
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError>;
+    async fn state(&self) -> Result<FleetState, FleetError>;
+}
+
+/// Where a stop workflow is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed { error: String, cause: String },
+}
+
+/// Runs the stop workflow (scale to zero → wait for the fleet to drain → archive → delete the
+/// working state → mark stopped): Step Functions on AWS, an in-process interpreter of the same
+/// definition on one machine.
+#[async_trait]
+pub trait StopWorkflow: Send + Sync {
+    /// Starts it for a backfill; returns the execution's name or ARN.
+    async fn start(&self, backfill: &str) -> Result<String, String>;
+    async fn status(&self, execution: &str) -> Result<ExecutionStatus, String>;
+}
+
+/// Stores archives of the working state.
+#[async_trait]
+pub trait ArchiveStore: Send + Sync {
+    /// Writes `body` under `key` (relative to the archive location); returns its URI.
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, String>;
+}
+
+/// One progress metric: name, value, unit (CloudWatch unit names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gauge {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+}
+
+/// Publishes progress metrics (CloudWatch `PutMetricData` on AWS).
+#[async_trait]
+pub trait ProgressSink: Send + Sync {
+    async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), String>;
+}

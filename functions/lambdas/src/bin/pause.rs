@@ -1,0 +1,6 @@
+//! The `pause` Lambda: wiring only; the handler is `backfill_core::control`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    backfill_lambdas::run(backfill_core::control::Handler::Pause).await
+}

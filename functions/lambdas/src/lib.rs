@@ -1,0 +1,35 @@
+//! The control plane as Lambda functions: one thin binary per handler (`src/bin/`), all built
+//! from this wiring. Each function takes an API Gateway HTTP API event (v2) or a plain JSON
+//! payload (`aws lambda invoke`, the console's test event, Step Functions, EventBridge).
+
+mod config;
+mod event;
+
+use std::sync::Arc;
+
+use backfill_core::control::{Control, Handler};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+pub use config::{control_from_env, Env, ENV_VARS};
+pub use event::{handle, LambdaError};
+
+/// Runs one handler as a Lambda function: configuration and clients once per cold start, then
+/// one call per invocation.
+pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BACKFILL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .without_time() // CloudWatch Logs stamps each line
+        .init();
+    let env = Env::from_process()?;
+    let control: Arc<Control> = Arc::new(control_from_env(&env).await?);
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
+        let control = control.clone();
+        async move { handle(&control, handler, ev.payload).await }
+    }))
+    .await
+}
