@@ -343,7 +343,7 @@ async fn status_prints_the_seeds_text_and_counts_shards_at_constant_cost() {
     assert_eq!(r.status, BackfillStatus::NotStarted);
     assert_eq!(
         r.seed_text(false),
-        "BackfillStatus.NOT_STARTED\nRunning=0 Pending=0 Desired=0 Terminating=0"
+        "BackfillStatus.NOT_STARTED\nRunning=0\nPending=0\nDesired=0"
     );
     s.control
         .start(StartRequest {
@@ -389,7 +389,7 @@ async fn status_prints_the_seeds_text_and_counts_shards_at_constant_cost() {
     assert_eq!(r.status, BackfillStatus::Running);
     assert_eq!(
         r.seed_text(true),
-        "BackfillStatus.RUNNING\nRunning=2 Pending=0 Desired=2 Terminating=0\nShards total: 2\nShards completed: 1\nShards incomplete: 1\nShards in progress: 1\nShards unclaimed: 0"
+        "BackfillStatus.RUNNING\nRunning=2\nPending=0\nDesired=2\nShards total: 2\nShards completed: 1\nShards incomplete: 1\nShards in progress: 1\nShards unclaimed: 0"
     );
     assert_eq!(
         (r.documents, r.bytes, r.rejected, r.documents_expected),

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ports::FleetState;
-use crate::model::BackfillState;
+use super::ports::{ExecutionStatus, FleetState};
+use crate::model::{BackfillState, SnapshotRef};
 
 /// Names a backfill; absent means the deployment's default backfill.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +141,15 @@ pub struct StatusReport {
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub stop_execution: Option<String>,
+    /// Where the stop workflow is, while the backfill is stopping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_status: Option<ExecutionStatus>,
     pub archive_uri: Option<String>,
+    /// What the backfill reads and writes (absent before the first start).
+    #[serde(default)]
+    pub snapshot: Option<SnapshotRef>,
+    #[serde(default)]
+    pub target_endpoint: Option<String>,
 }
 
 impl StatusReport {
@@ -149,13 +157,13 @@ impl StatusReport {
     /// the shard lines.
     pub fn seed_text(&self, deep_check: bool) -> String {
         let f = &self.fleet;
+        // As the seed prints it: the status, then one `Name=count` line per fleet count.
         let mut out = format!(
-            "BackfillStatus.{}\nRunning={} Pending={} Desired={} Terminating={}",
+            "BackfillStatus.{}\nRunning={}\nPending={}\nDesired={}",
             self.status.as_str(),
             f.running,
             f.pending,
-            f.desired,
-            f.terminating
+            f.desired
         );
         if deep_check {
             match &self.shards {

@@ -6,10 +6,13 @@ pub mod api;
 pub mod dispatch;
 pub mod local_fleet;
 pub mod ports;
+mod progress;
 pub mod service;
+mod stopping;
 pub mod workflow;
 
 pub use api::*;
 pub use dispatch::{dispatch, Handler};
-pub use service::{archive_key, Control, ControlConfig};
+pub use service::{Control, ControlConfig};
+pub use stopping::archive_key;
 pub use workflow::{stop_definition, InProcessStop, STOP_FUNCTIONS};

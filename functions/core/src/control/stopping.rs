@@ -1,0 +1,193 @@
+//! The stop path: `stop` starts the workflow; the workflow's tasks check that the fleet has
+//! drained, archive the working state and delete it.
+
+use super::api::*;
+use super::service::{fleet_line, Control};
+use crate::lease::now_ms;
+use crate::model::BackfillState;
+use crate::store::StateChange;
+
+/// Where archives go, relative to the archive location (as the seed names them).
+pub fn archive_key(now_ms: i64) -> String {
+    format!(
+        "backfill_working_state/working_state_backup_{}.json",
+        utc_compact(now_ms)
+    )
+}
+
+/// `yyyyMMddHHmmss` in UTC.
+fn utc_compact(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Control {
+    /// Starts the stop workflow: scale to zero, wait for the fleet to drain, archive the
+    /// working state, delete it, mark the backfill stopped.
+    pub async fn stop(&self, req: BackfillRef) -> Result<ActionResponse, ControlError> {
+        let id = self.id(&req.backfill_id)?;
+        let record = self.record(&id).await?;
+        match record.state {
+            BackfillState::Stopped => {
+                let fleet = self.fleet.state().await?;
+                return Ok(ActionResponse {
+                    backfill_id: id,
+                    state: record.state,
+                    fleet,
+                    message: format!(
+                        "Backfill already stopped.{}",
+                        record
+                            .archive_uri
+                            .map(|a| format!("\nBackfill working state archived to: {a}"))
+                            .unwrap_or_default()
+                    ),
+                    stop_execution: record.stop_execution,
+                    items_created: None,
+                });
+            }
+            BackfillState::Stopping if record.stop_execution.is_some() => {
+                let fleet = self.fleet.state().await?;
+                return Ok(ActionResponse {
+                    backfill_id: id,
+                    state: record.state,
+                    fleet,
+                    message: "Backfill is already stopping.".into(),
+                    stop_execution: record.stop_execution,
+                    items_created: None,
+                });
+            }
+            _ => {}
+        }
+        let change = StateChange {
+            to: Some(BackfillState::Stopping),
+            desired: Some(0),
+            ..StateChange::default()
+        };
+        self.store.set_state(&id, &change, now_ms()).await?;
+        let fleet = self.fleet.set_desired(0).await?;
+        let execution =
+            self.stop_workflow.start(&id).await.map_err(|e| {
+                ControlError::Unavailable(format!("starting the stop workflow: {e}"))
+            })?;
+        let note = StateChange {
+            stop_execution: Some(&execution),
+            ..StateChange::default()
+        };
+        let record = self.store.set_state(&id, &note, now_ms()).await?;
+        Ok(ActionResponse {
+            backfill_id: id,
+            state: record.state,
+            message: format!(
+                "Backfill stopped successfully.\n{}",
+                fleet_line(&self.config.fleet_name, &fleet)
+            ),
+            fleet,
+            stop_execution: Some(execution),
+            items_created: None,
+        })
+    }
+
+    /// Stop workflow, step 2: has the fleet drained (0 running, 0 pending)?
+    pub async fn drain_check(&self, req: BackfillRef) -> Result<DrainReport, ControlError> {
+        let id = self.id(&req.backfill_id)?;
+        let fleet = self.fleet.state().await?;
+        Ok(DrainReport {
+            backfill_id: id,
+            drained: fleet.drained(),
+            fleet,
+        })
+    }
+
+    /// Stop workflow, step 3: writes every working-state item (record, counters, items) to the
+    /// archive as one JSON document.
+    pub async fn archive_state(&self, req: BackfillRef) -> Result<ArchiveReport, ControlError> {
+        let id = self.id(&req.backfill_id)?;
+        let record = self.record(&id).await?;
+        let counters = self.store.counters(&id).await?;
+        let items = self.store.items(&id).await?;
+        let now = now_ms();
+        let doc = serde_json::json!({
+            "backfill": record,
+            "counters": counters,
+            "items": items,
+            "archived_at": now,
+            "format": "backfill-working-state/1",
+        });
+        let body =
+            serde_json::to_vec_pretty(&doc).map_err(|e| ControlError::Internal(e.to_string()))?;
+        let uri = self
+            .archive
+            .put(&archive_key(now), body)
+            .await
+            .map_err(|e| ControlError::Unavailable(format!("writing the archive: {e}")))?;
+        Ok(ArchiveReport {
+            backfill_id: id,
+            archive_uri: uri,
+            items: items.len() as u64,
+        })
+    }
+
+    /// Stop workflow, steps 4 and 5: deletes the working state and marks the backfill stopped.
+    pub async fn finalize_stop(
+        &self,
+        req: FinalizeRequest,
+    ) -> Result<ActionResponse, ControlError> {
+        let id = self.id(&req.backfill_id)?;
+        let Some(archive) = req.archive_uri.as_deref() else {
+            return Err(ControlError::BadRequest(
+                "missing archive_uri: the working state is only deleted once archived".into(),
+            ));
+        };
+        self.store.delete_working_state(&id).await?;
+        let change = StateChange {
+            from: &[BackfillState::Stopping, BackfillState::Stopped],
+            to: Some(BackfillState::Stopped),
+            desired: Some(0),
+            archive_uri: Some(archive),
+            ..StateChange::default()
+        };
+        let record = self.store.set_state(&id, &change, now_ms()).await?;
+        let fleet = self.fleet.state().await?;
+        Ok(ActionResponse {
+            backfill_id: id,
+            state: record.state,
+            fleet,
+            message: format!("Backfill working state archived to: {archive}"),
+            stop_execution: record.stop_execution,
+            items_created: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_names_use_utc_compact_timestamps() {
+        // 2026-11-27 23:45:07 UTC
+        assert_eq!(
+            archive_key(1_795_823_107_000),
+            "backfill_working_state/working_state_backup_20261127234507.json"
+        );
+        assert_eq!(utc_compact(0), "19700101000000");
+        assert_eq!(utc_compact(951_782_400_000), "20000229000000");
+    }
+}
