@@ -57,6 +57,8 @@ struct FakeTarget {
     refuse_ids: HashSet<String>,
     /// Called after each successful request with the number of requests so far.
     after: Mutex<Option<AfterRequest>>,
+    /// From this request on (0: never), requests never answer.
+    hang_from: AtomicU64,
 }
 
 fn split_actions(body: &[u8]) -> Vec<(serde_json::Value, Vec<u8>)> {
@@ -74,6 +76,10 @@ fn split_actions(body: &[u8]) -> Vec<(serde_json::Value, Vec<u8>)> {
 impl Target for FakeTarget {
     async fn bulk(&self, body: Body, actions: usize) -> Result<Vec<BulkItemResult>, TargetError> {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let hang_from = self.hang_from.load(Ordering::SeqCst);
+        if hang_from > 0 && n >= hang_from {
+            std::future::pending::<()>().await;
+        }
         if self.throttle_every > 0 && n % self.throttle_every == 0 {
             return Err(TargetError::Throttled { status: 429 });
         }
@@ -532,6 +538,67 @@ async fn an_interrupted_worker_checkpoints_and_the_next_resumes_there() {
     let resent = s.target.actions.load(Ordering::SeqCst) - want.len() as u64;
     assert!(resent <= 2 * 500, "resent {resent} documents");
     assert!(s.target.requests.load(Ordering::SeqCst) > requests_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_abandons_requests_that_outlast_the_grace_and_still_releases_the_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    b.add_index(
+        "big",
+        &[lucene_data("l9_100k")],
+        vec![],
+        serde_json::json!({}),
+    );
+    b.write_snapshot("snap").unwrap();
+    let target = FakeTarget {
+        hang_from: AtomicU64::new(6),
+        ..FakeTarget::default()
+    };
+    let s = setup(&root, "snap", target, false).await;
+
+    // The stop comes once the target has stopped answering: requests 6 and later hang.
+    let (tx, rx) = watch::channel(false);
+    *s.target.after.lock().unwrap() = Some(Box::new(move |n| {
+        if n == 5 {
+            let _ = tx.send(true);
+        }
+    }));
+    let tune = |c: &mut EngineConfig| {
+        c.batch.max_docs = 500;
+        c.checkpoint_docs = 100_000;
+        c.max_in_flight = 3;
+        c.stop_grace = Duration::from_millis(300);
+    };
+    let started = std::time::Instant::now();
+    let (stop, first) =
+        tokio::time::timeout(Duration::from_secs(20), engine(&s, "w1", tune).run(rx))
+            .await
+            .expect("the worker ends despite requests that never answer")
+            .unwrap();
+    assert_eq!(stop, Stop::Interrupted);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let item = s.store.items("bf").await.unwrap().remove(0);
+    assert!(
+        item.lease_holder.is_none(),
+        "released although requests hung"
+    );
+    assert_eq!(
+        item.docs_done, first.docs,
+        "only acknowledged batches count"
+    );
+    assert!(first.docs <= 5 * 500, "{}", first.docs);
+
+    // The next holder sends the abandoned batches again from the checkpoint.
+    s.target.hang_from.store(0, Ordering::SeqCst);
+    *s.target.after.lock().unwrap() = None;
+    let (stop, second) = engine(&s, "w2", tune).run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    let want = expected(&root, "snap");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    assert_eq!(first.docs + second.docs, want.len() as u64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

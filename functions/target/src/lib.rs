@@ -41,13 +41,14 @@ use backfill_core::{bulk, BulkItemResult, Target, TargetError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderName, HeaderValue};
-use hyper::{Method, Request};
+use hyper::Request;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-pub use config::{Auth, ServerInfo, TargetConfig, TargetConfigError};
+pub use config::{Auth, IndexRow, ServerInfo, TargetConfig, TargetConfigError};
+pub use hyper::Method;
 pub use secret::basic_auth_from_secret;
 
 use endpoint::{index_path, Endpoint};
@@ -115,9 +116,10 @@ impl OpenSearchTarget {
                 if region.is_empty() {
                     return Err(TargetConfigError::Auth("SigV4 needs a region".into()));
                 }
-                if service != "es" && service != "aoss" {
+                // `execute-api`: the control plane's API Gateway, which the CLI calls with this client.
+                if !["es", "aoss", "execute-api"].contains(&service.as_str()) {
                     return Err(TargetConfigError::Auth(format!(
-                        "SigV4 service {service:?}: \"es\" (OpenSearch Service) or \"aoss\" (Serverless)"
+                        "SigV4 service {service:?}: \"es\" (OpenSearch Service), \"aoss\" (Serverless) or \"execute-api\" (API Gateway)"
                     )));
                 }
             }
@@ -155,6 +157,51 @@ impl OpenSearchTarget {
             TargetError::Protocol(format!(
                 "GET {}: not a cluster's main answer: {}",
                 self.endpoint.url("/"),
+                snippet(&answer.body)
+            ))
+        })
+    }
+
+    /// Any JSON request (`GET /_cat/indices`, the control plane's API routes): the status and
+    /// the body, whatever the status; an error only when there is no answer.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        json_body: Option<Vec<u8>>,
+    ) -> Result<(u16, Bytes), TargetError> {
+        let content_type = json_body.as_ref().map(|_| "application/json");
+        let answer = self
+            .send(
+                method,
+                path,
+                content_type,
+                Bytes::from(json_body.unwrap_or_default()),
+                false,
+            )
+            .await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// `POST /_refresh`: makes every indexed document visible to counts.
+    pub async fn refresh(&self) -> Result<(), TargetError> {
+        let answer = self
+            .send(Method::POST, "/_refresh", None, Bytes::new(), false)
+            .await?;
+        self.expect_success(&Method::POST, "/_refresh", &answer)
+    }
+
+    /// `GET /_cat/indices?format=json`: one row per index (name, health, document count…).
+    pub async fn cat_indices(&self) -> Result<Vec<IndexRow>, TargetError> {
+        let path = "/_cat/indices?format=json&bytes=b";
+        let answer = self
+            .send(Method::GET, path, None, Bytes::new(), false)
+            .await?;
+        self.expect_success(&Method::GET, path, &answer)?;
+        IndexRow::parse_all(&answer.body).ok_or_else(|| {
+            TargetError::Protocol(format!(
+                "GET {}: not a _cat/indices answer: {}",
+                self.endpoint.url(path),
                 snippet(&answer.body)
             ))
         })

@@ -104,6 +104,10 @@ pub struct WorkerConfig {
     /// Skip the CRC32 pre-pass over stored fields (saves one read of each .fdt).
     #[arg(long, env = "BACKFILL_NO_VERIFY", default_value_t = false)]
     pub no_verify: bool,
+    /// After SIGTERM, seconds in-flight `_bulk` requests may take before they are abandoned
+    /// (and sent again by the next holder), so that the lease is released before the kill.
+    #[arg(long, env = "BACKFILL_STOP_GRACE_SECONDS", default_value_t = 10)]
+    pub stop_grace_seconds: u64,
     /// Seconds between metric flushes (one EMF log line each).
     #[arg(long, env = "BACKFILL_METRICS_SECONDS", default_value_t = 10)]
     pub metrics_seconds: u64,
@@ -128,6 +132,7 @@ impl WorkerConfig {
             Duration::from_millis(self.retry_max_ms.max(self.retry_initial_ms).max(1));
         c.max_failures = self.max_failures.max(1);
         c.idle_poll = Duration::from_secs(self.idle_poll_seconds.max(1));
+        c.stop_grace = Duration::from_secs(self.stop_grace_seconds);
         c.read = snapshot::ReadOptions {
             read_size: self.read_window_bytes.max(64 << 10),
             verify_checksums: !self.no_verify,

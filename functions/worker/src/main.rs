@@ -1,38 +1,10 @@
-//! `backfill-worker`: the ECS task (locally, a plain process) that moves the documents.
-//!
-//! Exit codes: 0 no work left, the backfill is not running, or stopped by SIGTERM/SIGINT
-//! after checkpointing and releasing its item; 1 an error it could not work around (e.g. the
-//! store unreachable for a minute); 2 bad configuration; 3 the backfill does not exist.
-
-mod config;
-mod wiring;
+//! `backfill-worker`: the ECS task (locally, a plain process) that moves the documents. Exit
+//! codes: see the library's documentation.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cfg = config::WorkerConfig::parse();
-    tracing_subscriber::fmt()
-        .json()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BACKFILL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let code = runtime.block_on(wiring::run(cfg));
-    // Blocking reader threads end with their channels; do not wait for stragglers.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    ExitCode::from(code)
+    backfill_worker::run(backfill_worker::WorkerConfig::parse())
 }

@@ -1,6 +1,7 @@
 //! The local test harness: DynamoDB Local, moto (S3 and the other control-plane APIs) and
 //! osmem-server (an in-memory OpenSearch), each started on a free loopback port, plus AWS SDK
-//! clients configured for them.
+//! clients configured for them, and a Lambda Runtime API emulator ([`RuntimeApi`]) that runs a
+//! Lambda binary and invokes it.
 //!
 //! The servers are installed by `tests/harness/install.sh` (`make harness`) into
 //! [`harness_dir`]. Each `start()` is synchronous and returns once the server answers; the
@@ -19,6 +20,7 @@
 mod aws;
 mod error;
 mod http;
+mod lambda_runtime;
 mod process;
 mod servers;
 
@@ -27,6 +29,7 @@ use std::path::{Path, PathBuf};
 pub use aws::{s3_client, sdk_config, upload_dir};
 pub use error::HarnessError;
 pub use http::{http_request, HttpResponse};
+pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 
 /// Environment variable that moves the install folder (a relative path is taken from the

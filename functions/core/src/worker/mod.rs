@@ -156,6 +156,10 @@ pub struct EngineConfig {
     pub read: snapshot::ReadOptions,
     /// How long to wait before asking again when every open item is leased.
     pub idle_poll: Duration,
+    /// After a stop request, how long in-flight `_bulk` requests may take before they are
+    /// abandoned (their documents are sent again by the next holder; `_id`s make that
+    /// harmless). Well under the fleet's kill timeout (ECS: 30 s), so the lease is released.
+    pub stop_grace: Duration,
 }
 
 impl EngineConfig {
@@ -175,6 +179,7 @@ impl EngineConfig {
             max_failures: 3,
             read: snapshot::ReadOptions::default(),
             idle_poll: Duration::from_secs(5),
+            stop_grace: Duration::from_secs(10),
         }
     }
 }

@@ -155,6 +155,8 @@ impl Engine {
         let mut in_flight = 0usize;
         let mut reader_done = false;
         let mut stopping = false;
+        // Set when a stop is requested: in-flight requests are abandoned after it.
+        let mut stop_deadline: Option<tokio::time::Instant> = None;
         let mut failure: Option<String> = None;
         let mut finished: BTreeMap<u64, (Position, Sent, Vec<Rejection>)> = BTreeMap::new();
         let mut next_seq = 0u64;
@@ -171,8 +173,17 @@ impl Engine {
                 _ = shutdown.changed(), if !stopping => {
                     if *shutdown.borrow() {
                         stopping = true;
+                        stop_deadline = Some(tokio::time::Instant::now() + self.config.stop_grace);
                         cancel.store(true, Ordering::Relaxed);
                     }
+                }
+                _ = sleep_until_some(stop_deadline), if in_flight > 0 && stop_deadline.is_some() => {
+                    // Only acknowledged batches moved the checkpoint; what is abandoned here is
+                    // sent again from there.
+                    tracing::info!(item = %key, in_flight, grace = ?self.config.stop_grace,
+                        "stop grace over: abandoning in-flight bulk requests");
+                    tasks.abort_all();
+                    in_flight = 0;
                 }
                 Some(BatchDone { seq, end, refused, result }) = done_rx.recv(), if in_flight > 0 => {
                     in_flight -= 1;
@@ -494,5 +505,13 @@ impl Engine {
         }
         self.known_indices.lock().unwrap().insert(index.to_string());
         Ok(())
+    }
+}
+
+/// Sleeps until the deadline; forever without one (the branch is disabled then anyway).
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
