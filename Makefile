@@ -4,7 +4,6 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 CACHE := .cache
-DEMO_REPO := $(CACHE)/demo-repository
 
 .PHONY: help demo test lint check-format clippy unit harness build bench testdata clean
 
@@ -14,17 +13,8 @@ help: ## List the targets
 build: ## Build every binary (debug)
 	$(CARGO) build --workspace --bins
 
-demo: ## Read the bundled sample snapshot and print what is in it
-	$(CARGO) build -q -p backfill-cli -p snapshot-testkit --bins
-	rm -rf $(DEMO_REPO)
-	./target/debug/make-repo --out $(DEMO_REPO) --snapshot demo-snapshot \
-	  --index articles=tests/data/lucene/l9_mixed,tests/data/lucene/l10_mixed \
-	  --index legacy=tests/data/lucene/l8_fast \
-	  --compress --part-size 1048576 --virtual-small-files
-	@echo; echo "== backfill snapshot list --repo $(DEMO_REPO)"
-	./target/debug/backfill snapshot list --repo $(DEMO_REPO)
-	@echo; echo "== backfill snapshot docs --repo $(DEMO_REPO) --snapshot demo-snapshot (first 3 lines, sources cut at 160 characters)"
-	./target/debug/backfill snapshot docs --repo $(DEMO_REPO) --snapshot demo-snapshot | head -3 | cut -c1-160
+demo: ## A whole local backfill: emulated AWS, a local target, a sample snapshot (112,067 docs); no AWS account
+	bash tests/demo/demo.sh
 
 test: lint unit ## Run every check and test (what CI runs)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a whole backfill on this machine, no AWS account. Starts DynamoDB Local, moto
 # (S3, CloudWatch) and osmem-server (the target), writes a sample snapshot (3 indices, 4 shards,
-# 112,071 documents from Lucene 8 and 9 segments) into emulated S3, and drives the backfill with
+# 112,067 documents from Lucene 8, 9 and 10 segments) into emulated S3, and drives the backfill with
 # the `backfill` CLI exactly as a user would. Stops everything it started, also on failure.
 set -euo pipefail
 
@@ -60,10 +60,10 @@ for line in open(sys.argv[1]):
 DYNAMODB="$(endpoint dynamodb)"; MOTO="$(endpoint moto)"; TARGET="$(endpoint osmem)"
 echo "DynamoDB Local $DYNAMODB, moto $MOTO, target $TARGET"
 
-step "Writing the sample snapshot (Lucene 8.8 and 9.8 segments in an Elasticsearch 7.10 repository)"
+step "Writing the sample snapshot (Lucene 8.8, 9.8 and 10.5 segments in an Elasticsearch 7.10 repository)"
 "$BIN/make-repo" --out "$WORK/repository" --snapshot demo-snapshot \
   --index "logs-2026=$DATA/l9_100k" \
-  --index "products=$DATA/l8_best_compression,$DATA/l9_fast_large" \
+  --index "products=$DATA/l8_best_compression,$DATA/l10_best_compression" \
   --index "legacy=$DATA/l8_lucene70_dv" \
   --compress --virtual-small-files --seed 7 >/dev/null
 show "$BIN/backfill" snapshot list --repo "$WORK/repository"

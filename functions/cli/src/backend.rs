@@ -134,6 +134,30 @@ impl ApiBackend {
                 };
                 (Method::GET, path, None)
             }
+            Handler::CatIndices => {
+                let mut query = Vec::new();
+                if let Some(id) = payload.get("backfill_id").and_then(Value::as_str) {
+                    query.push(format!("backfill_id={id}"));
+                }
+                if payload.get("refresh").and_then(Value::as_bool) == Some(true) {
+                    query.push("refresh=true".into());
+                }
+                if payload
+                    .get("include_system_indices")
+                    .and_then(Value::as_bool)
+                    == Some(true)
+                {
+                    query.push("include_system_indices=true".into());
+                }
+                if let Some(list) = payload.get("indices").and_then(Value::as_array) {
+                    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                    if !names.is_empty() {
+                        query.push(format!("indices={}", names.join(",")));
+                    }
+                }
+                let path = format!("/clusters/cat-indices?{}", query.join("&"));
+                (Method::GET, path.trim_end_matches('?').to_string(), None)
+            }
             Handler::Start | Handler::Scale | Handler::Pause | Handler::Stop => (
                 Method::POST,
                 format!("/backfill/{}", handler.name()),

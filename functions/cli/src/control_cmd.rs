@@ -121,7 +121,7 @@ pub async fn stop(backend: &Backend, conn: &Connection, no_wait: bool) -> Result
         return Ok(());
     }
     if let Some(ex) = answer.get("stop_execution").and_then(Value::as_str) {
-        eprintln!("Following the stop workflow {ex} …");
+        println!("Following the stop workflow {ex} …");
     }
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -13,6 +13,7 @@ use backfill_aws::{CloudWatchProgress, DynamoStore, S3Archive, S3Location, Snaps
 use backfill_core::asl::RealClock;
 use backfill_core::control::local_fleet::LocalFleet;
 use backfill_core::control::{Control, ControlConfig, InProcessStop};
+use backfill_target::{Auth, OpenSearchClusters};
 use serde::{Deserialize, Serialize};
 
 /// The file that makes a directory a local setup.
@@ -142,7 +143,6 @@ impl LocalSetup {
 /// The control plane of a local setup, ready for calls.
 pub struct LocalControl {
     pub control: Arc<Control>,
-    pub setup: LocalSetup,
 }
 
 impl LocalControl {
@@ -189,8 +189,9 @@ impl LocalControl {
                 aws_sdk_cloudwatch::Client::new(&cfg),
                 "Backfill",
             )),
+            clusters: Arc::new(OpenSearchClusters::new(Auth::None)),
         });
         stop.bind(&control);
-        Ok(LocalControl { control, setup })
+        Ok(LocalControl { control })
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use backfill_core::control::ports::{
-    ArchiveStore, ExecutionStatus, Fleet, FleetError, FleetState, Gauge, ProgressSink, StopWorkflow,
+    ArchiveStore, ExecutionStatus, Fleet, FleetError, FleetState, Gauge, IndexRow, ProgressSink,
+    StopWorkflow, TargetClusters,
 };
 use backfill_core::control::*;
 use backfill_core::lease::{now_ms, LeasePolicy};
@@ -79,8 +80,40 @@ impl ProgressSink for MemoryProgress {
     }
 }
 
+/// A target whose `_cat/indices` answer is set by the test; records the calls.
+#[derive(Default)]
+struct MemoryClusters {
+    rows: Mutex<Vec<IndexRow>>,
+    calls: Mutex<Vec<(String, bool)>>,
+}
+
+#[async_trait]
+impl TargetClusters for MemoryClusters {
+    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((endpoint.to_string(), refresh));
+        Ok(self.rows.lock().unwrap().clone())
+    }
+}
+
+fn index_row(index: &str, docs: u64) -> IndexRow {
+    IndexRow {
+        index: index.into(),
+        health: Some("green".into()),
+        status: Some("open".into()),
+        primaries: Some(1),
+        replicas: Some(0),
+        docs_count: Some(docs),
+        docs_deleted: Some(0),
+        store_size: None,
+    }
+}
+
 struct Setup {
     control: Control,
+    clusters: Arc<MemoryClusters>,
     store: Arc<MemoryStore>,
     fleet: Arc<MemoryFleet>,
     stops: Arc<MemoryStop>,
@@ -94,6 +127,7 @@ fn setup() -> Setup {
     let stops = Arc::new(MemoryStop::default());
     let archive = Arc::new(MemoryArchive::default());
     let progress = Arc::new(MemoryProgress::default());
+    let clusters = Arc::new(MemoryClusters::default());
     let config = ControlConfig {
         snapshot_repository: Some(fixture("ES_7_10_Single")),
         snapshot_name: Some("global_state_snapshot".into()),
@@ -109,15 +143,78 @@ fn setup() -> Setup {
         stop_workflow: stops.clone(),
         archive: archive.clone(),
         progress: progress.clone(),
+        clusters: clusters.clone(),
     };
     Setup {
         control,
+        clusters,
         store,
         fleet,
         stops,
         archive,
         progress,
     }
+}
+
+#[tokio::test]
+async fn cat_indices_counts_the_snapshot_and_names_each_index_the_target_lacks_documents_of() {
+    let s = setup();
+    let missing = s
+        .control
+        .cat_indices(CatIndicesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.http_status(), 404, "{missing}");
+    s.control.start(StartRequest::default()).await.unwrap();
+    *s.clusters.rows.lock().unwrap() = vec![
+        index_row("posts_2023_02_25", 1),
+        index_row("posts_2024_01_01", 2),
+        index_row("unrelated", 7),
+    ];
+    let r = s
+        .control
+        .cat_indices(CatIndicesRequest {
+            refresh: true,
+            ..CatIndicesRequest::default()
+        })
+        .await
+        .unwrap();
+    let source: Vec<(&str, u32, u64)> = r
+        .source
+        .iter()
+        .map(|i| (i.index.as_str(), i.shards, i.documents))
+        .collect();
+    assert_eq!(
+        source,
+        [("posts_2023_02_25", 1, 1), ("posts_2024_01_01", 1, 3)]
+    );
+    assert_eq!(
+        r.mismatches,
+        [Mismatch {
+            index: "posts_2024_01_01".into(),
+            source: 3,
+            target: Some(2)
+        }]
+    );
+    assert!(r.text.contains("SOURCE CLUSTER") && r.text.contains("TARGET CLUSTER"));
+    assert!(r.text.contains(
+        "MISMATCH posts_2024_01_01: 3 documents in the snapshot, 2 in the target (1 missing)"
+    ));
+    assert_eq!(
+        *s.clusters.calls.lock().unwrap(),
+        [("http://target:9200".to_string(), true)]
+    );
+    // Only the asked-for indices.
+    let r = s
+        .control
+        .cat_indices(CatIndicesRequest {
+            indices: vec!["posts_2023*".into()],
+            ..CatIndicesRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.source.len(), 1);
+    assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
 }
 
 fn bf() -> BackfillRef {
@@ -626,4 +723,19 @@ async fn a_fleet_that_does_not_drain_fails_the_stop_and_keeps_the_state() {
         store.backfill("default").await.unwrap().unwrap().state,
         BackfillState::Stopping
     );
+}
+
+#[test]
+fn cat_indices_takes_its_selection_as_a_list_or_as_a_query_parameter() {
+    let from = |v: serde_json::Value| serde_json::from_value::<CatIndicesRequest>(v).unwrap();
+    let want = vec!["logs-*".to_string(), "users".to_string()];
+    assert_eq!(
+        from(serde_json::json!({"indices": ["logs-*", "users"]})).indices,
+        want
+    );
+    assert_eq!(
+        from(serde_json::json!({"indices": "logs-*, users"})).indices,
+        want
+    );
+    assert!(from(serde_json::json!({})).indices.is_empty());
 }

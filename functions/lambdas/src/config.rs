@@ -7,9 +7,10 @@ use backfill_aws::{
     CloudWatchProgress, DynamoStore, EcsFleet, S3Archive, S3Location, Snapshots, StepFunctionsStop,
 };
 use backfill_core::control::{Control, ControlConfig};
+use backfill_target::{basic_auth_from_secret, Auth, OpenSearchClusters};
 
 /// Every variable a function reads (the template sets them; a check compares the two).
-pub const ENV_VARS: [&str; 13] = [
+pub const ENV_VARS: [&str; 17] = [
     "BACKFILL_TABLE",
     "DEFAULT_BACKFILL_ID",
     "DEFAULT_WORKERS",
@@ -23,7 +24,26 @@ pub const ENV_VARS: [&str; 13] = [
     "SNAPSHOT_NAME",
     "TARGET_ENDPOINT",
     "CREATE_MISSING_INDICES",
+    "TARGET_AUTH",
+    "TARGET_SECRET_ARN",
+    "TARGET_REGION",
+    "TARGET_SERVICE",
 ];
+
+/// How the control plane authenticates to the target (for `cat-indices`), as the workers do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetAuth {
+    None,
+    /// Basic auth from a Secrets Manager secret `{"username": …, "password": …}`.
+    Basic {
+        secret_arn: String,
+    },
+    /// SigV4 with the function's role: `es` (OpenSearch Service) or `aoss` (Serverless).
+    SigV4 {
+        region: Option<String>,
+        service: String,
+    },
+}
 
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -40,6 +60,7 @@ pub struct Env {
     pub snapshot_name: Option<String>,
     pub target_endpoint: Option<String>,
     pub create_missing_indices: bool,
+    pub target_auth: TargetAuth,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +106,21 @@ impl Env {
             snapshot_name: opt("SNAPSHOT_NAME"),
             target_endpoint: opt("TARGET_ENDPOINT"),
             create_missing_indices: opt("CREATE_MISSING_INDICES").is_some_and(|v| v == "true"),
+            target_auth: match opt("TARGET_AUTH").as_deref().unwrap_or("none") {
+                "none" => TargetAuth::None,
+                "basic" => TargetAuth::Basic {
+                    secret_arn: need("TARGET_SECRET_ARN")?,
+                },
+                "sigv4" => TargetAuth::SigV4 {
+                    region: opt("TARGET_REGION"),
+                    service: opt("TARGET_SERVICE").unwrap_or_else(|| "es".into()),
+                },
+                other => {
+                    return Err(ConfigError(format!(
+                        "TARGET_AUTH={other:?}: none, basic or sigv4"
+                    )))
+                }
+            },
         })
     }
 }
@@ -100,6 +136,24 @@ pub async fn control_from_env(env: &Env) -> Result<Control, ConfigError> {
             )
             .build(),
     );
+    let target_auth = match &env.target_auth {
+        TargetAuth::None => Auth::None,
+        TargetAuth::Basic { secret_arn } => {
+            basic_auth_from_secret(&aws_sdk_secretsmanager::Client::new(&aws), secret_arn)
+                .await
+                .map_err(|e| ConfigError(e.to_string()))?
+        }
+        TargetAuth::SigV4 { region, service } => Auth::SigV4 {
+            region: region
+                .clone()
+                .or_else(|| aws.region().map(|r| r.to_string()))
+                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4 needs a region".into()))?,
+            service: service.clone(),
+            credentials: aws
+                .credentials_provider()
+                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4: no AWS credentials".into()))?,
+        },
+    };
     Ok(Control {
         config: ControlConfig {
             default_backfill: env.default_backfill.clone(),
@@ -134,5 +188,6 @@ pub async fn control_from_env(env: &Env) -> Result<Control, ConfigError> {
             aws_sdk_cloudwatch::Client::new(&aws),
             &env.metrics_namespace,
         )),
+        clusters: Arc::new(OpenSearchClusters::new(target_auth)),
     })
 }

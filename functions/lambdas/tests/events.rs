@@ -9,19 +9,21 @@ use std::path::Path;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use backfill_core::control::{
-    BackfillRef, FinalizeRequest, Handler, ScaleRequest, StartRequest, StatusRequest,
+    BackfillRef, CatIndicesRequest, FinalizeRequest, Handler, ScaleRequest, StartRequest,
+    StatusRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// The functions behind the HTTP API, with their route's method.
-const HTTP_API: [(&str, &str); 5] = [
-    ("start", "POST"),
-    ("scale", "POST"),
-    ("pause", "POST"),
-    ("stop", "POST"),
-    ("status", "GET"),
+/// The functions behind the HTTP API, with their route.
+const HTTP_API: [(&str, &str, &str); 6] = [
+    ("start", "POST", "/backfill/start"),
+    ("scale", "POST", "/backfill/scale"),
+    ("pause", "POST", "/backfill/pause"),
+    ("stop", "POST", "/backfill/stop"),
+    ("status", "GET", "/backfill/status"),
+    ("cat-indices", "GET", "/clusters/cat-indices"),
 ];
 
 fn samples() -> BTreeMap<String, Value> {
@@ -60,6 +62,10 @@ fn request_of(handler: Handler, payload: &Value) -> (BTreeSet<String>, Result<Va
             understood::<StatusRequest>(&empty()),
             understood::<StatusRequest>(payload),
         ),
+        Handler::CatIndices => (
+            understood::<CatIndicesRequest>(&empty()),
+            understood::<CatIndicesRequest>(payload),
+        ),
         Handler::FinalizeStop => (
             understood::<FinalizeRequest>(&empty()),
             understood::<FinalizeRequest>(payload),
@@ -91,7 +97,7 @@ fn every_function_has_its_samples_and_no_other_file_is_there() {
         .iter()
         .map(|h| format!("{}.json", h.name()))
         .collect();
-    want.extend(HTTP_API.iter().map(|(f, _)| format!("{f}.apigw.json")));
+    want.extend(HTTP_API.iter().map(|(f, _, _)| format!("{f}.apigw.json")));
     want.insert("poller.schedule.json".into());
     let have: BTreeSet<String> = samples().into_keys().collect();
     assert_eq!(have, want);
@@ -118,19 +124,18 @@ fn plain_samples_hold_only_fields_their_handler_reads() {
 #[test]
 fn api_gateway_samples_are_http_api_requests_on_their_route() {
     let samples = samples();
-    for (function, method) in HTTP_API {
+    for (function, method, path) in HTTP_API {
         let name = format!("{function}.apigw.json");
         let event: ApiGatewayV2httpRequest = serde_json::from_value(samples[&name].clone())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let path = format!("/backfill/{function}");
         let route = format!("{method} {path}");
         assert_eq!(event.version.as_deref(), Some("2.0"), "{name}");
         assert_eq!(event.route_key.as_deref(), Some(route.as_str()), "{name}");
-        assert_eq!(event.raw_path.as_deref(), Some(path.as_str()), "{name}");
+        assert_eq!(event.raw_path.as_deref(), Some(path), "{name}");
         let context = &event.request_context;
         assert_eq!(context.route_key.as_deref(), Some(route.as_str()), "{name}");
         assert_eq!(context.http.method.as_str(), method, "{name}");
-        assert_eq!(context.http.path.as_deref(), Some(path.as_str()), "{name}");
+        assert_eq!(context.http.path.as_deref(), Some(path), "{name}");
         assert!(
             context.authorizer.is_some(),
             "{name}: the API is IAM-authorised"

@@ -18,7 +18,7 @@ use backfill_core::control::workflow::STOP_DEFINITION;
 use backfill_core::control::STOP_FUNCTIONS;
 use backfill_core::model::BackfillState;
 use backfill_core::WorkStore;
-use backfill_harness::{DynamoDbLocal, Invocation, Moto, RuntimeApi};
+use backfill_harness::{http_request, DynamoDbLocal, Invocation, Moto, Osmem, RuntimeApi};
 use serde_json::{json, Value};
 
 const TABLE: &str = "backfill-working-state";
@@ -31,8 +31,8 @@ const NAMESPACE: &str = "BackfillRuntimeApiTest";
 const BACKFILL: &str = "default";
 const ACCOUNT: &str = "123456789012";
 
-/// The nine binaries (`[[bin]]` names of this package).
-const FUNCTIONS: [(&str, &str); 9] = [
+/// The binaries (`[[bin]]` names of this package).
+const FUNCTIONS: [(&str, &str); 10] = [
     ("start", env!("CARGO_BIN_EXE_start")),
     ("scale", env!("CARGO_BIN_EXE_scale")),
     ("pause", env!("CARGO_BIN_EXE_pause")),
@@ -42,6 +42,7 @@ const FUNCTIONS: [(&str, &str); 9] = [
     ("drain-check", env!("CARGO_BIN_EXE_drain-check")),
     ("archive", env!("CARGO_BIN_EXE_archive")),
     ("finalize-stop", env!("CARGO_BIN_EXE_finalize-stop")),
+    ("cat-indices", env!("CARGO_BIN_EXE_cat-indices")),
 ];
 
 fn workspace() -> PathBuf {
@@ -77,10 +78,12 @@ impl Samples {
     }
 }
 
-/// DynamoDB Local and moto with what the functions need, and clients to look at them.
+/// DynamoDB Local and moto with what the functions need, clients to look at them, and the
+/// target (only `cat-indices` reads it).
 struct Aws {
     dynamodb: DynamoDbLocal,
     moto: Moto,
+    target: Osmem,
     store: DynamoStore,
     s3: aws_sdk_s3::Client,
     ecs: aws_sdk_ecs::Client,
@@ -96,6 +99,7 @@ impl Aws {
     async fn start() -> Aws {
         let dynamodb = DynamoDbLocal::start().unwrap_or_else(|e| panic!("{e}"));
         let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
+        let target = Osmem::start().unwrap_or_else(|e| panic!("{e}"));
         let ddb_cfg = backfill_harness::sdk_config(&dynamodb.endpoint).await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_cfg), TABLE);
         store.create_table().await.unwrap();
@@ -131,6 +135,7 @@ impl Aws {
             _repository: repository,
             dynamodb,
             moto,
+            target,
         }
     }
 
@@ -148,8 +153,7 @@ impl Aws {
                 format!("s3://{SNAPSHOT_BUCKET}/repo"),
             ),
             ("SNAPSHOT_NAME", "snap".into()),
-            // Never contacted by the control plane.
-            ("TARGET_ENDPOINT", "http://127.0.0.1:9".into()),
+            ("TARGET_ENDPOINT", self.target.endpoint.clone()),
             ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID", "AKIDLOCALLAMBDA".into()),
@@ -542,6 +546,48 @@ async fn every_binary_serves_its_sample_events_through_the_runtime_api() {
     assert!(text.starts_with("BackfillStatus.RUNNING\n"), "{text}");
     assert!(text.lines().any(|l| l == "Desired=3"), "{text}");
     assert!(text.lines().any(|l| l == "Shards total: 3"), "{text}");
+
+    // cat-indices: the snapshot's counts against the target's. No worker ran: `posts` is
+    // missing from the target and `users` holds one document of its 43; `.kibana` is left out.
+    let put = |path: &str, body: Value| {
+        let r = http_request(
+            &aws.target.endpoint,
+            "PUT",
+            path,
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .unwrap();
+        assert!(r.status < 300, "{path}: {}", r.text());
+    };
+    put("/users", json!({}));
+    put("/users/_doc/1", json!({"name": "only one"}));
+    let report = fns.ok("cat-indices", &samples.get("cat-indices")).await;
+    assert_eq!(
+        report["source"],
+        json!([
+            {"index": "posts", "shards": 2, "documents": 43 + 112},
+            {"index": "users", "shards": 1, "documents": 43}
+        ]),
+        "{report}"
+    );
+    assert_eq!(
+        report["mismatches"],
+        json!([
+            {"index": "posts", "source": 155, "target": null},
+            {"index": "users", "source": 43, "target": 1}
+        ]),
+        "{report}"
+    );
+    let (code, body) = fns
+        .http("cat-indices", &samples.get("cat-indices.apigw"))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let text = body["text"].as_str().unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        text.contains("MISMATCH users: 43 documents in the snapshot, 1 in the target (42 missing)"),
+        "{text}"
+    );
 
     let (code, body) = fns.http("pause", &samples.get("pause.apigw")).await;
     assert_eq!(code, 200, "{body}");

@@ -1,6 +1,8 @@
 //! What the client is configured with, and how a configuration can be wrong.
 
 use std::fmt;
+
+pub use backfill_core::control::ports::IndexRow;
 use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -168,61 +170,47 @@ mod tests {
     }
 }
 
-/// One row of `_cat/indices?format=json` (the cat API answers numbers as strings).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexRow {
-    pub index: String,
-    pub health: Option<String>,
-    pub status: Option<String>,
-    pub primaries: Option<u32>,
-    pub replicas: Option<u32>,
-    pub docs_count: Option<u64>,
-    pub docs_deleted: Option<u64>,
-    pub store_size: Option<String>,
-}
-
-impl IndexRow {
-    pub(crate) fn parse_all(body: &[u8]) -> Option<Vec<IndexRow>> {
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
-        let text = |v: &serde_json::Value, k: &str| -> Option<String> {
-            match v.get(k)? {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        rows.iter()
-            .map(|r| {
-                Some(IndexRow {
-                    index: text(r, "index")?,
-                    health: text(r, "health"),
-                    status: text(r, "status"),
-                    primaries: text(r, "pri").and_then(|v| v.parse().ok()),
-                    replicas: text(r, "rep").and_then(|v| v.parse().ok()),
-                    docs_count: text(r, "docs.count").and_then(|v| v.parse().ok()),
-                    docs_deleted: text(r, "docs.deleted").and_then(|v| v.parse().ok()),
-                    store_size: text(r, "store.size"),
-                })
+/// Rows of `_cat/indices?format=json` (the cat API answers numbers as strings).
+pub(crate) fn parse_cat_indices(body: &[u8]) -> Option<Vec<IndexRow>> {
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
+    let text = |v: &serde_json::Value, k: &str| -> Option<String> {
+        match v.get(k)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            Some(IndexRow {
+                index: text(r, "index")?,
+                health: text(r, "health"),
+                status: text(r, "status"),
+                primaries: text(r, "pri").and_then(|v| v.parse().ok()),
+                replicas: text(r, "rep").and_then(|v| v.parse().ok()),
+                docs_count: text(r, "docs.count").and_then(|v| v.parse().ok()),
+                docs_deleted: text(r, "docs.deleted").and_then(|v| v.parse().ok()),
+                store_size: text(r, "store.size"),
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod cat_tests {
-    use super::IndexRow;
+    use super::parse_cat_indices;
 
     #[test]
     fn cat_indices_rows_take_strings_or_numbers_and_reject_other_answers() {
         let body = br#"[{"health":"green","status":"open","index":"logs","uuid":"x","pri":"2","rep":"0","docs.count":"1500","docs.deleted":"3","store.size":"1024","pri.store.size":"1024"},
                        {"index":"empty","docs.count":null,"pri":1}]"#;
-        let rows = IndexRow::parse_all(body).unwrap();
+        let rows = parse_cat_indices(body).unwrap();
         assert_eq!(rows[0].index, "logs");
         assert_eq!(rows[0].docs_count, Some(1500));
         assert_eq!(rows[0].primaries, Some(2));
         assert_eq!(rows[1].docs_count, None);
         assert_eq!(rows[1].primaries, Some(1));
-        assert!(IndexRow::parse_all(br#"{"error":"x"}"#).is_none());
-        assert!(IndexRow::parse_all(br#"[{"health":"green"}]"#).is_none());
+        assert!(parse_cat_indices(br#"{"error":"x"}"#).is_none());
+        assert!(parse_cat_indices(br#"[{"health":"green"}]"#).is_none());
     }
 }

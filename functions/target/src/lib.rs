@@ -27,6 +27,7 @@
 //! indices. OpenSearch Serverless (`"aoss"`): `aoss:APIAccessAll` on the collection and a data
 //! access policy granting `aoss:CreateIndex`, `aoss:DescribeIndex` and `aoss:WriteDocument`.
 
+mod clusters;
 mod config;
 mod endpoint;
 mod secret;
@@ -47,6 +48,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+pub use clusters::OpenSearchClusters;
 pub use config::{Auth, IndexRow, ServerInfo, TargetConfig, TargetConfigError};
 pub use hyper::Method;
 pub use secret::basic_auth_from_secret;
@@ -198,7 +200,7 @@ impl OpenSearchTarget {
             .send(Method::GET, path, None, Bytes::new(), false)
             .await?;
         self.expect_success(&Method::GET, path, &answer)?;
-        IndexRow::parse_all(&answer.body).ok_or_else(|| {
+        config::parse_cat_indices(&answer.body).ok_or_else(|| {
             TargetError::Protocol(format!(
                 "GET {}: not a _cat/indices answer: {}",
                 self.endpoint.url(path),

@@ -211,6 +211,68 @@ pub struct PollReport {
     pub published: usize,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatIndicesRequest {
+    #[serde(default, alias = "backfill")]
+    pub backfill_id: Option<String>,
+    /// `_refresh` the target first, so that every indexed document is counted.
+    #[serde(default)]
+    pub refresh: bool,
+    /// Only these indices (names or `prefix*`); empty: the backfill's selection. A list, or
+    /// one comma-separated string (a query parameter: `?indices=logs-*,users`).
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub indices: Vec<String>,
+    #[serde(default)]
+    pub include_system_indices: bool,
+}
+
+/// One index of the snapshot: shards and live top-level documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceIndex {
+    pub index: String,
+    pub shards: u32,
+    pub documents: u64,
+}
+
+/// An index whose counts differ; `target` is `None` when the target lacks the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mismatch {
+    pub index: String,
+    pub source: u64,
+    pub target: Option<u64>,
+}
+
+/// `clusters cat-indices`: the snapshot's and the target's indices, and where they differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatIndicesReport {
+    pub backfill_id: String,
+    pub snapshot: SnapshotRef,
+    pub target_endpoint: String,
+    pub source: Vec<SourceIndex>,
+    pub target: Vec<super::ports::IndexRow>,
+    pub mismatches: Vec<Mismatch>,
+    /// The two tables and the verdicts, as the CLI prints them.
+    pub text: String,
+}
+
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(d)? {
+        ListOrCommas::List(l) => l,
+        ListOrCommas::Commas(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
 /// Why a control call failed, and whether trying again can help.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ControlError {

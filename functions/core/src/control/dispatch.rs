@@ -20,10 +20,11 @@ pub enum Handler {
     DrainCheck,
     Archive,
     FinalizeStop,
+    CatIndices,
 }
 
 impl Handler {
-    pub const ALL: [Handler; 9] = [
+    pub const ALL: [Handler; 10] = [
         Handler::Start,
         Handler::Scale,
         Handler::Pause,
@@ -33,6 +34,7 @@ impl Handler {
         Handler::DrainCheck,
         Handler::Archive,
         Handler::FinalizeStop,
+        Handler::CatIndices,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Handler {
             Handler::DrainCheck => "drain-check",
             Handler::Archive => "archive",
             Handler::FinalizeStop => "finalize-stop",
+            Handler::CatIndices => "cat-indices",
         }
     }
 
@@ -90,5 +93,6 @@ pub async fn dispatch(
         Handler::DrainCheck => answer(control.drain_check(parse(payload)?).await?),
         Handler::Archive => answer(control.archive_state(parse(payload)?).await?),
         Handler::FinalizeStop => answer(control.finalize_stop(parse(payload)?).await?),
+        Handler::CatIndices => answer(control.cat_indices(parse(payload)?).await?),
     }
 }

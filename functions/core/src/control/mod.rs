@@ -9,6 +9,7 @@ pub mod ports;
 mod progress;
 pub mod service;
 mod stopping;
+pub mod validate;
 pub mod workflow;
 
 pub use api::*;

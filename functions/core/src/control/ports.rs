@@ -79,3 +79,23 @@ pub struct Gauge {
 pub trait ProgressSink: Send + Sync {
     async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), String>;
 }
+
+/// One index of the target as `_cat/indices` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexRow {
+    pub index: String,
+    pub health: Option<String>,
+    pub status: Option<String>,
+    pub primaries: Option<u32>,
+    pub replicas: Option<u32>,
+    pub docs_count: Option<u64>,
+    pub docs_deleted: Option<u64>,
+    pub store_size: Option<String>,
+}
+
+/// The target clusters' index listings (`_cat/indices`), for validation.
+#[async_trait]
+pub trait TargetClusters: Send + Sync {
+    /// The indices of the cluster at `endpoint`, after a `_refresh` when asked.
+    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, String>;
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::api::*;
-use super::ports::{ArchiveStore, Fleet, FleetState, ProgressSink, StopWorkflow};
+use super::ports::{ArchiveStore, Fleet, FleetState, ProgressSink, StopWorkflow, TargetClusters};
 use crate::lease::{now_ms, LeasePolicy};
 use crate::model::{BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef};
 use crate::store::{StateChange, StoreError, WorkStore};
@@ -55,6 +55,8 @@ pub struct Control {
     pub stop_workflow: Arc<dyn StopWorkflow>,
     pub archive: Arc<dyn ArchiveStore>,
     pub progress: Arc<dyn ProgressSink>,
+    /// The target clusters' `_cat/indices`, for validation.
+    pub clusters: Arc<dyn TargetClusters>,
 }
 
 pub(super) fn fleet_line(name: &str, f: &FleetState) -> String {
@@ -65,7 +67,7 @@ pub(super) fn fleet_line(name: &str, f: &FleetState) -> String {
 }
 
 /// `name` matches a selection entry: exact, or a `prefix*` pattern.
-fn selected(name: &str, selection: &[String], include_system: bool) -> bool {
+pub(super) fn selected(name: &str, selection: &[String], include_system: bool) -> bool {
     if name.starts_with('.') && !include_system {
         return false;
     }

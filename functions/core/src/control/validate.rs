@@ -1,0 +1,293 @@
+//! Validation: documents per index in the snapshot (the source) and in the target, side by
+//! side, with a verdict for each index whose counts differ (`clusters cat-indices`).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use snapshot::{ReadOptions, ShardReader, Snapshot};
+
+use super::api::*;
+use super::ports::IndexRow;
+use super::service::{selected, Control};
+
+impl Control {
+    /// Counts the snapshot's live top-level documents per index (by reading every shard:
+    /// nested children are not documents of their own in the target, so Lucene-level counts
+    /// would not compare) and lists the target's indices.
+    pub async fn cat_indices(
+        &self,
+        req: CatIndicesRequest,
+    ) -> Result<CatIndicesReport, ControlError> {
+        let id = self.id(&req.backfill_id)?;
+        let record = self.record(&id).await?;
+        let (selection, system) = if req.indices.is_empty() {
+            (
+                record.indices.clone(),
+                req.include_system_indices || record.include_system_indices,
+            )
+        } else {
+            (req.indices.clone(), req.include_system_indices)
+        };
+        let snapshots = self.snapshots.clone();
+        let snap_ref = record.snapshot.clone();
+        let source = tokio::task::spawn_blocking(move || -> Result<_, snapshot::Error> {
+            let snap = snapshots.open(&snap_ref.repository, &snap_ref.name)?;
+            count_source(&snap, |n| selected(n, &selection, system))
+        })
+        .await
+        .map_err(|e| ControlError::Internal(format!("counting the snapshot: {e}")))?
+        .map_err(|e| {
+            let m = format!("counting the documents of the snapshot: {e}");
+            if e.is_permanent() {
+                ControlError::BadRequest(m)
+            } else {
+                ControlError::Unavailable(m)
+            }
+        })?;
+        let endpoint = record.target.endpoint.clone();
+        let mut target = self
+            .clusters
+            .indices(&endpoint, req.refresh)
+            .await
+            .map_err(|e| ControlError::Unavailable(format!("_cat/indices of {endpoint}: {e}")))?;
+        target.sort_by(|a, b| a.index.cmp(&b.index));
+        let mismatches = differences(&source, &target);
+        let text = render(&record.snapshot, &source, &endpoint, &target, &mismatches);
+        Ok(CatIndicesReport {
+            backfill_id: id,
+            snapshot: record.snapshot,
+            target_endpoint: endpoint,
+            source,
+            target,
+            mismatches,
+            text,
+        })
+    }
+}
+
+/// Live top-level documents per selected index, shards read in parallel.
+pub fn count_source(
+    snap: &Snapshot,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<SourceIndex>, snapshot::Error> {
+    let mut indices = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for name in snap.index_names().into_iter().filter(|n| wanted(n)) {
+        let meta = snap.index(&name)?;
+        jobs.extend((0..meta.number_of_shards).map(|s| (name.clone(), s)));
+        indices.insert(
+            name.clone(),
+            SourceIndex {
+                index: name,
+                shards: meta.number_of_shards,
+                documents: 0,
+            },
+        );
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let counted: Vec<Result<(String, u64), snapshot::Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((index, shard)) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        done.push(count_shard(snap, index, *shard).map(|n| (index.clone(), n)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a counting thread does not panic"))
+            .collect()
+    });
+    for c in counted {
+        let (index, n) = c?;
+        indices.get_mut(&index).expect("listed above").documents += n;
+    }
+    Ok(indices.into_values().collect())
+}
+
+fn count_shard(snap: &Snapshot, index: &str, shard: u32) -> Result<u64, snapshot::Error> {
+    let mut reader = ShardReader::open(snap, index, shard, ReadOptions::default())?;
+    let mut n = 0;
+    while reader.next_document_ref()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The indices whose counts differ.
+pub fn differences(source: &[SourceIndex], target: &[IndexRow]) -> Vec<Mismatch> {
+    let target: BTreeMap<&str, &IndexRow> = target.iter().map(|r| (r.index.as_str(), r)).collect();
+    source
+        .iter()
+        .filter_map(|s| {
+            let t = target
+                .get(s.index.as_str())
+                .map(|r| r.docs_count.unwrap_or(0));
+            (t != Some(s.documents)).then(|| Mismatch {
+                index: s.index.clone(),
+                source: s.documents,
+                target: t,
+            })
+        })
+        .collect()
+}
+
+/// The two tables (SOURCE CLUSTER, TARGET CLUSTER) and a verdict line per differing index.
+pub fn render(
+    snapshot: &crate::model::SnapshotRef,
+    source: &[SourceIndex],
+    endpoint: &str,
+    target: &[IndexRow],
+    mismatches: &[Mismatch],
+) -> String {
+    let mut out = format!(
+        "SOURCE CLUSTER (snapshot {} in {})\n",
+        snapshot.name, snapshot.repository
+    );
+    let w = source
+        .iter()
+        .map(|s| s.index.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out += &format!("{:<w$}  {:>6}  {:>10}\n", "index", "shards", "docs.count");
+    for s in source {
+        out += &format!("{:<w$}  {:>6}  {:>10}\n", s.index, s.shards, s.documents);
+    }
+    out += &format!("\nTARGET CLUSTER ({endpoint})\n");
+    let w = target
+        .iter()
+        .map(|r| r.index.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out += &format!(
+        "{:<7} {:<6} {:<w$}  {:>3} {:>3} {:>10} {:>12}\n",
+        "health", "status", "index", "pri", "rep", "docs.count", "docs.deleted"
+    );
+    let opt = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |n| n.to_string());
+    for r in target {
+        out += &format!(
+            "{:<7} {:<6} {:<w$}  {:>3} {:>3} {:>10} {:>12}\n",
+            r.health.as_deref().unwrap_or("-"),
+            r.status.as_deref().unwrap_or("-"),
+            r.index,
+            opt(r.primaries.map(u64::from)),
+            opt(r.replicas.map(u64::from)),
+            opt(r.docs_count),
+            opt(r.docs_deleted),
+        );
+    }
+    out.push('\n');
+    if mismatches.is_empty() {
+        out += &format!(
+            "All {} indices have the same document count in the snapshot and the target.\n",
+            source.len()
+        );
+    }
+    for m in mismatches {
+        out += &match m.target {
+            None => format!(
+                "MISMATCH {}: {} documents in the snapshot, the index is missing from the target\n",
+                m.index, m.source
+            ),
+            Some(t) if t < m.source => format!(
+                "MISMATCH {}: {} documents in the snapshot, {t} in the target ({} missing)\n",
+                m.index,
+                m.source,
+                m.source - t
+            ),
+            Some(t) => format!(
+                "MISMATCH {}: {} documents in the snapshot, {t} in the target ({} more)\n",
+                m.index,
+                m.source,
+                t - m.source
+            ),
+        };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SnapshotRef;
+
+    fn row(index: &str, docs: Option<u64>) -> IndexRow {
+        IndexRow {
+            index: index.into(),
+            health: Some("green".into()),
+            status: Some("open".into()),
+            primaries: Some(1),
+            replicas: Some(0),
+            docs_count: docs,
+            docs_deleted: Some(0),
+            store_size: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_name_each_index_that_differs_and_how() {
+        let source: Vec<SourceIndex> = [("a", 10), ("b", 5), ("c", 7), ("d", 3)]
+            .into_iter()
+            .map(|(n, d)| SourceIndex {
+                index: n.into(),
+                shards: 1,
+                documents: d,
+            })
+            .collect();
+        let snap = SnapshotRef {
+            repository: "s3://b/r".into(),
+            name: "snap".into(),
+        };
+        let rows = vec![
+            row("a", Some(10)),
+            row("b", Some(4)),
+            row("c", Some(9)),
+            row("other", Some(1)),
+        ];
+        let m = differences(&source, &rows);
+        let text = render(&snap, &source, "http://t", &rows, &m);
+        assert!(
+            text.contains("MISMATCH b: 5 documents in the snapshot, 4 in the target (1 missing)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("MISMATCH c: 7 documents in the snapshot, 9 in the target (2 more)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "MISMATCH d: 3 documents in the snapshot, the index is missing from the target"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("MISMATCH a") && !text.contains("MISMATCH other"));
+        assert_eq!(m.len(), 3);
+        let all = [
+            row("a", Some(10)),
+            row("b", Some(5)),
+            row("c", Some(7)),
+            row("d", Some(3)),
+        ];
+        let same = render(
+            &snap,
+            &source,
+            "http://t",
+            &all,
+            &differences(&source, &all),
+        );
+        assert!(
+            same.contains("All 4 indices have the same document count"),
+            "{same}"
+        );
+    }
+}
