@@ -217,6 +217,10 @@ fn the_demo_sequence_moves_every_document_then_stops_archived_for_good() {
 
     // Then: the target holds exactly the snapshot's documents, and no system index.
     let indices = target_indices(&osmem.endpoint);
+    assert!(
+        !indices.contains(".kibana"),
+        "a skipped system index reached the target"
+    );
     assert_eq!(
         indices,
         want.keys()
