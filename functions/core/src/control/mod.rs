@@ -6,7 +6,7 @@ pub mod api;
 pub mod dispatch;
 pub mod local_fleet;
 pub mod ports;
-mod progress;
+pub mod progress;
 pub mod service;
 mod stopping;
 pub mod validate;
@@ -14,6 +14,7 @@ pub mod workflow;
 
 pub use api::*;
 pub use dispatch::{dispatch, Handler};
+pub use progress::PROGRESS_METRICS;
 pub use service::{Control, ControlConfig};
 pub use stopping::archive_key;
 pub use workflow::{stop_definition, InProcessStop, STOP_FUNCTIONS};

@@ -8,6 +8,24 @@ use crate::lease::now_ms;
 use crate::model::BackfillState;
 use crate::store::{StateChange, StoreError};
 
+/// Every metric the poller publishes, with its CloudWatch unit, in the order of its values.
+/// Levels, not events: names differ from the workers' per-interval counts (`ShardsCompleted`,
+/// `DocumentsRejected`, …) in the same namespace, which would otherwise mix the two.
+pub const PROGRESS_METRICS: [(&str, &str); 12] = [
+    ("ShardsTotal", "Count"),
+    ("ShardsCompletedTotal", "Count"),
+    ("ShardsInProgress", "Count"),
+    ("ShardsUnclaimed", "Count"),
+    ("ShardsFailedTotal", "Count"),
+    ("DocumentsMigrated", "Count"),
+    ("BytesMigrated", "Bytes"),
+    ("DocumentsRejectedTotal", "Count"),
+    ("PercentComplete", "Percent"),
+    ("WorkersDesired", "Count"),
+    ("WorkersRunning", "Count"),
+    ("StaleLeases", "Count"),
+];
+
 impl Control {
     /// The seed's status, with shard counts at constant cost (one counters read and one count
     /// query per bucket of the open-items index) and progress figures.
@@ -202,68 +220,25 @@ impl Control {
             tracing::warn!(backfill = %id, lease = %s, "lease expired without progress");
         }
         let shards = report.shards.unwrap_or_default();
-        let gauges = vec![
-            Gauge {
-                name: "ShardsTotal",
-                value: shards.total as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "ShardsCompleted",
-                value: shards.completed as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "ShardsInProgress",
-                value: shards.in_progress as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "ShardsUnclaimed",
-                value: shards.unclaimed as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "ShardsFailed",
-                value: shards.failed as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "DocumentsMigrated",
-                value: report.documents as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "BytesMigrated",
-                value: report.bytes as f64,
-                unit: "Bytes",
-            },
-            Gauge {
-                name: "DocumentsRejected",
-                value: report.rejected as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "PercentComplete",
-                value: report.percent,
-                unit: "Percent",
-            },
-            Gauge {
-                name: "WorkersDesired",
-                value: report.fleet.desired as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "WorkersRunning",
-                value: report.fleet.running as f64,
-                unit: "Count",
-            },
-            Gauge {
-                name: "StaleLeases",
-                value: stale.len() as f64,
-                unit: "Count",
-            },
+        let values = [
+            shards.total as f64,
+            shards.completed as f64,
+            shards.in_progress as f64,
+            shards.unclaimed as f64,
+            shards.failed as f64,
+            report.documents as f64,
+            report.bytes as f64,
+            report.rejected as f64,
+            report.percent,
+            report.fleet.desired as f64,
+            report.fleet.running as f64,
+            stale.len() as f64,
         ];
+        let gauges: Vec<Gauge> = PROGRESS_METRICS
+            .iter()
+            .zip(values)
+            .map(|(&(name, unit), value)| Gauge { name, value, unit })
+            .collect();
         self.progress
             .publish(&id, &gauges)
             .await
