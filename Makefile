@@ -5,10 +5,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CACHE := .cache
 
-.PHONY: help demo test lint check-format clippy unit harness build bench testdata clean
+.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench testdata clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build every binary (debug)
 	$(CARGO) build --workspace --bins
@@ -16,7 +16,7 @@ build: ## Build every binary (debug)
 demo: ## A whole local backfill: emulated AWS, a local target, a sample snapshot (112,067 docs); no AWS account
 	bash tests/demo/demo.sh
 
-test: lint unit ## Run every check and test (what CI runs)
+test: lint validate unit ## Run every check and test (what CI runs)
 
 lint: check-format clippy ## cargo fmt --check and cargo clippy -D warnings
 
@@ -28,6 +28,29 @@ clippy:
 
 unit: harness ## cargo test for the whole workspace
 	$(CARGO) test --workspace
+
+validate: harness ## The SAM template, offline: cfn-lint (pinned) and its checks against the code
+	$(CACHE)/harness/venv/bin/cfn-lint infra/template.yaml
+	$(CARGO) test -q -p backfill-lambdas --test template
+
+dashboard: ## Copy infra/dashboard.json into the template's dashboard body
+	python3 infra/embed-dashboard.py
+
+build-lambdas: ## Build the Lambdas for AWS (arm64, release; needs cargo-lambda: pip install cargo-lambda)
+	$(CARGO) lambda build --release --arm64 -p backfill-lambdas
+
+IMAGE ?= backfill-worker:latest
+PLATFORM ?= linux/arm64
+
+image: ## Build the worker image (Dockerfile; linux/arm64 unless PLATFORM=linux/amd64; tag IMAGE=backfill-worker:latest)
+	docker build --platform $(PLATFORM) -t $(IMAGE) .
+
+deploy: ## sam build + sam deploy (guided the first time; then infra/samconfig.toml)
+	cd infra && sam build --beta-features
+	cd infra && if [ -f samconfig.toml ]; then sam deploy; else sam deploy --guided --capabilities CAPABILITY_IAM; fi
+
+destroy: ## Delete the stack (the table and the artifacts bucket are retained)
+	cd infra && sam delete
 
 harness: ## Install the local servers the tests start (DynamoDB Local, moto, osmem-server; pinned) into .cache/harness
 	bash tests/harness/install.sh

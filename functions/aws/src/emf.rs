@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use backfill_core::worker::{Event, Metrics};
 use serde_json::{json, Map, Value};
 
+/// The default namespace (the deployment may choose another: `METRICS_NAMESPACE`).
 pub const NAMESPACE: &str = "Backfill";
 pub const DIMENSION: &str = "BackfillId";
 
@@ -53,6 +54,7 @@ pub struct EmfMetrics {
     backfill: String,
     totals: Mutex<Totals>,
     out: Mutex<Box<dyn Write + Send>>,
+    namespace: String,
 }
 
 impl EmfMetrics {
@@ -66,7 +68,14 @@ impl EmfMetrics {
             backfill: backfill.to_string(),
             totals: Mutex::default(),
             out: Mutex::new(out),
+            namespace: NAMESPACE.to_string(),
         }
+    }
+
+    /// Publishes under `namespace` instead of [`NAMESPACE`].
+    pub fn with_namespace(mut self, namespace: &str) -> EmfMetrics {
+        self.namespace = namespace.to_string();
+        self
     }
 
     /// Writes one EMF line with what was recorded since the last flush (nothing if idle).
@@ -129,7 +138,7 @@ impl EmfMetrics {
             "_aws".into(),
             json!({
                 "Timestamp": now_ms,
-                "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [[DIMENSION]], "Metrics": metrics}],
+                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [[DIMENSION]], "Metrics": metrics}],
             }),
         );
         line.insert(DIMENSION.into(), json!(self.backfill));
@@ -225,5 +234,20 @@ mod tests {
             assert!(v.get(*n).is_some(), "{n} declared but not set");
         }
         assert!(names.contains(&"ShardDuration"));
+    }
+
+    #[test]
+    fn the_namespace_is_the_deployments() {
+        let buf = Buf::default();
+        let m =
+            EmfMetrics::new("bf-1", Box::new(buf.clone())).with_namespace("Migrations/Backfill");
+        m.record(Event::Throttled);
+        m.flush();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let v: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Migrations/Backfill"
+        );
     }
 }

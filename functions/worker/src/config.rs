@@ -108,6 +108,9 @@ pub struct WorkerConfig {
     /// (and sent again by the next holder), so that the lease is released before the kill.
     #[arg(long, env = "BACKFILL_STOP_GRACE_SECONDS", default_value_t = 10)]
     pub stop_grace_seconds: u64,
+    /// CloudWatch namespace of the worker's metrics (the control plane's poller uses the same).
+    #[arg(long, env = "METRICS_NAMESPACE", default_value = backfill_aws::emf::NAMESPACE)]
+    pub metrics_namespace: String,
     /// Seconds between metric flushes (one EMF log line each).
     #[arg(long, env = "BACKFILL_METRICS_SECONDS", default_value_t = 10)]
     pub metrics_seconds: u64,

@@ -73,7 +73,8 @@ async fn run_inner(cfg: WorkerConfig) -> anyhow::Result<u8> {
         Some(dir) => Arc::new(LocalReports::new(dir, &worker_id)),
         None => Arc::new(LocalReports::new("failed-documents-reports", &worker_id)),
     };
-    let metrics = Arc::new(EmfMetrics::stdout(&cfg.backfill_id));
+    let metrics =
+        Arc::new(EmfMetrics::stdout(&cfg.backfill_id).with_namespace(&cfg.metrics_namespace));
     let snapshots = Arc::new(Snapshots {
         s3,
         runtime: tokio::runtime::Handle::current(),
