@@ -42,34 +42,6 @@ fn state(desired: u32, running: u32, pending: u32, terminating: u32) -> FleetSta
     }
 }
 
-/// The first `<field>` of an EC2 query-API answer from moto (no EC2 SDK just for this: moto
-/// routes by the credential scope and does not check signatures).
-fn ec2_first(action: &str, field: &str) -> String {
-    let body = format!("Action={action}&Version=2016-11-15");
-    let r = backfill_harness::http_request(
-        &moto().endpoint,
-        "POST",
-        "/",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20240101/us-east-1/ec2/aws4_request, \
-                 SignedHeaders=host, Signature=00",
-            ),
-        ],
-        body.as_bytes(),
-    )
-    .unwrap();
-    let text = r.text();
-    let open = format!("<{field}>");
-    let start = text
-        .find(&open)
-        .unwrap_or_else(|| panic!("{action}: {text}"))
-        + open.len();
-    text[start..start + text[start..].find('<').unwrap()].to_string()
-}
-
 /// A cluster with a Fargate service of 0 tasks (moto never runs any).
 async fn ecs_service(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) {
     ecs.create_cluster()
@@ -100,8 +72,7 @@ async fn ecs_service(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) {
         .to_string();
     // moto checks the subnets against its EC2 and answers 500 to a service without security
     // groups: use its default VPC's.
-    let subnet = ec2_first("DescribeSubnets", "subnetId");
-    let group = ec2_first("DescribeSecurityGroups", "groupId");
+    let (subnet, group) = moto().default_network().unwrap();
     let network = NetworkConfiguration::builder()
         .awsvpc_configuration(
             AwsVpcConfiguration::builder()

@@ -254,34 +254,6 @@ fn snapshot_repository() -> (tempfile::TempDir, BTreeSet<String>) {
     (dir, shards)
 }
 
-/// The first `<field>` of an EC2 query-API answer from moto (no EC2 SDK just for this: moto
-/// routes by the credential scope and does not check signatures).
-fn ec2_first(moto: &Moto, action: &str, field: &str) -> String {
-    let body = format!("Action={action}&Version=2016-11-15");
-    let r = backfill_harness::http_request(
-        &moto.endpoint,
-        "POST",
-        "/",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20240101/us-east-1/ec2/aws4_request, \
-                 SignedHeaders=host, Signature=00",
-            ),
-        ],
-        body.as_bytes(),
-    )
-    .unwrap();
-    let text = r.text();
-    let open = format!("<{field}>");
-    let start = text
-        .find(&open)
-        .unwrap_or_else(|| panic!("{action}: {text}"))
-        + open.len();
-    text[start..start + text[start..].find('<').unwrap()].to_string()
-}
-
 /// The worker service: a Fargate service of 0 tasks (moto never runs any; it needs a subnet
 /// and a security group of its default VPC).
 async fn ecs_service(moto: &Moto, ecs: &aws_sdk_ecs::Client) {
@@ -310,11 +282,12 @@ async fn ecs_service(moto: &Moto, ecs: &aws_sdk_ecs::Client) {
         .and_then(|t| t.task_definition_arn())
         .unwrap()
         .to_string();
+    let (subnet, group) = moto.default_network().unwrap();
     let network = NetworkConfiguration::builder()
         .awsvpc_configuration(
             AwsVpcConfiguration::builder()
-                .subnets(ec2_first(moto, "DescribeSubnets", "subnetId"))
-                .security_groups(ec2_first(moto, "DescribeSecurityGroups", "groupId"))
+                .subnets(subnet)
+                .security_groups(group)
                 .assign_public_ip(AssignPublicIp::Disabled)
                 .build()
                 .unwrap(),

@@ -26,8 +26,6 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,7 +44,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::process::ServerProcess;
+use crate::process::{log_tail, ServerProcess};
 use crate::HarnessError;
 
 const API_PREFIX: &str = "/2018-06-01/runtime";
@@ -689,30 +687,6 @@ fn exit_status(pid: u32) -> Option<String> {
         libc::CLD_EXITED => format!("exited with status {status}"),
         _ => format!("was killed by signal {status}"),
     })
-}
-
-/// The last lines of the process's output, indented, for error messages.
-fn log_tail(path: &Path) -> String {
-    const MAX_BYTES: u64 = 6000;
-    const MAX_LINES: usize = 30;
-    let Ok(mut file) = File::open(path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(MAX_BYTES)));
-    let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    if lines.is_empty() {
-        return "\n  (the function printed nothing)".into();
-    }
-    let mut out = String::from("\n  last lines of its output:");
-    for line in &lines[lines.len().saturating_sub(MAX_LINES)..] {
-        out.push_str("\n    ");
-        out.push_str(line);
-    }
-    out
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -365,7 +365,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 /// The last lines of a log, indented, for error messages.
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     const MAX_BYTES: u64 = 4096;
     const MAX_LINES: usize = 25;
     let Ok(mut file) = File::open(path) else {

@@ -157,6 +157,41 @@ impl Moto {
         self.post("/moto-api/config", json.to_string().as_bytes())
     }
 
+    /// A subnet and a security group of moto's default VPC, as ECS services in awsvpc mode
+    /// need (moto checks them against its EC2).
+    pub fn default_network(&self) -> Result<(String, String), HarnessError> {
+        Ok((
+            self.ec2_first("DescribeSubnets", "subnetId")?,
+            self.ec2_first("DescribeSecurityGroups", "groupId")?,
+        ))
+    }
+
+    /// The first `<field>` of an EC2 query-API answer (no EC2 SDK just for this: moto routes
+    /// by the credential scope and does not check signatures).
+    fn ec2_first(&self, action: &str, field: &str) -> Result<String, HarnessError> {
+        let body = format!("Action={action}&Version=2016-11-15");
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20240101/us-east-1/ec2/aws4_request, \
+                 SignedHeaders=host, Signature=00",
+            ),
+        ];
+        let r = crate::http_request(&self.endpoint, "POST", "/", &headers, body.as_bytes())?;
+        let text = r.text();
+        let open = format!("<{field}>");
+        let value = text
+            .find(&open)
+            .map(|i| &text[i + open.len()..])
+            .and_then(|rest| rest.find('<').map(|end| rest[..end].to_string()));
+        value.ok_or_else(|| HarnessError::Http {
+            method: "POST".into(),
+            url: format!("{}/ (EC2 {action})", self.endpoint),
+            reason: format!("no <{field}> in: {text}"),
+        })
+    }
+
     fn post(&self, path: &str, body: &[u8]) -> Result<(), HarnessError> {
         let headers = [("Content-Type", "application/json")];
         let r = crate::http_request(&self.endpoint, "POST", path, &headers, body)?;
