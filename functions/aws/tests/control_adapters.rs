@@ -11,7 +11,6 @@ use aws_sdk_cloudwatch::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudwatch::error::BoxError;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
 use backfill_aws::{CloudWatchProgress, EcsFleet, S3Archive, S3Location, StepFunctionsStop};
 use backfill_core::control::ports::{
     ArchiveStore, ExecutionStatus, Fleet, FleetError, FleetState, Gauge, ProgressSink, StopWorkflow,
@@ -42,64 +41,13 @@ fn state(desired: u32, running: u32, pending: u32, terminating: u32) -> FleetSta
     }
 }
 
-/// A cluster with a Fargate service of 0 tasks (moto never runs any).
-async fn ecs_service(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) {
-    ecs.create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .unwrap();
-    let worker = aws_sdk_ecs::types::ContainerDefinition::builder()
-        .name("worker")
-        .image("backfill-worker:latest")
-        .essential(true)
-        .build();
-    let td = ecs
-        .register_task_definition()
-        .family(format!("{service}-task"))
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("1024")
-        .memory("2048")
-        .container_definitions(worker)
-        .send()
-        .await
-        .unwrap();
-    let td_arn = td
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .unwrap()
-        .to_string();
-    // moto checks the subnets against its EC2 and answers 500 to a service without security
-    // groups: use its default VPC's.
-    let (subnet, group) = moto().default_network().unwrap();
-    let network = NetworkConfiguration::builder()
-        .awsvpc_configuration(
-            AwsVpcConfiguration::builder()
-                .subnets(subnet)
-                .security_groups(group)
-                .assign_public_ip(AssignPublicIp::Disabled)
-                .build()
-                .unwrap(),
-        )
-        .build();
-    ecs.create_service()
-        .cluster(cluster)
-        .service_name(service)
-        .task_definition(td_arn)
-        .desired_count(0)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(network)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn ecs_fleet_sets_and_reads_the_desired_count() {
     let cfg = config().await;
     let ecs = aws_sdk_ecs::Client::new(&cfg);
-    ecs_service(&ecs, "backfill-a", "workers").await;
+    backfill_harness::ecs_worker_service(moto(), &ecs, "backfill-a", "workers")
+        .await
+        .unwrap();
     let fleet = EcsFleet::new(ecs.clone(), "backfill-a", "workers");
 
     assert_eq!(fleet.state().await.unwrap(), state(0, 0, 0, 0));
@@ -115,7 +63,9 @@ async fn ecs_fleet_sets_and_reads_the_desired_count() {
 async fn ecs_fleet_refuses_a_missing_service_or_cluster() {
     let cfg = config().await;
     let ecs = aws_sdk_ecs::Client::new(&cfg);
-    ecs_service(&ecs, "backfill-b", "workers").await;
+    backfill_harness::ecs_worker_service(moto(), &ecs, "backfill-b", "workers")
+        .await
+        .unwrap();
 
     let missing = EcsFleet::new(ecs.clone(), "backfill-b", "no-such-service");
     for e in [

@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat};
-use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration};
 use backfill_aws::DynamoStore;
 use backfill_core::control::workflow::STOP_DEFINITION;
 use backfill_core::control::STOP_FUNCTIONS;
@@ -121,7 +120,9 @@ impl Aws {
             .await
             .unwrap();
         let ecs = aws_sdk_ecs::Client::new(&cfg);
-        ecs_service(&moto, &ecs).await;
+        backfill_harness::ecs_worker_service(&moto, &ecs, CLUSTER, SERVICE)
+            .await
+            .unwrap();
         let sfn = aws_sdk_sfn::Client::new(&cfg);
         let state_machine = stop_state_machine(&sfn).await;
         Aws {
@@ -252,57 +253,6 @@ fn snapshot_repository() -> (tempfile::TempDir, BTreeSet<String>) {
     repo.write_snapshot("snap").unwrap();
     let shards = ["posts/0", "posts/1", "users/0"].map(String::from).into();
     (dir, shards)
-}
-
-/// The worker service: a Fargate service of 0 tasks (moto never runs any; it needs a subnet
-/// and a security group of its default VPC).
-async fn ecs_service(moto: &Moto, ecs: &aws_sdk_ecs::Client) {
-    ecs.create_cluster()
-        .cluster_name(CLUSTER)
-        .send()
-        .await
-        .unwrap();
-    let worker = aws_sdk_ecs::types::ContainerDefinition::builder()
-        .name("worker")
-        .image("backfill-worker:latest")
-        .essential(true)
-        .build();
-    let task_definition = ecs
-        .register_task_definition()
-        .family("backfill-worker")
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("1024")
-        .memory("2048")
-        .container_definitions(worker)
-        .send()
-        .await
-        .unwrap()
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .unwrap()
-        .to_string();
-    let (subnet, group) = moto.default_network().unwrap();
-    let network = NetworkConfiguration::builder()
-        .awsvpc_configuration(
-            AwsVpcConfiguration::builder()
-                .subnets(subnet)
-                .security_groups(group)
-                .assign_public_ip(AssignPublicIp::Disabled)
-                .build()
-                .unwrap(),
-        )
-        .build();
-    ecs.create_service()
-        .cluster(CLUSTER)
-        .service_name(SERVICE)
-        .task_definition(task_definition)
-        .desired_count(0)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(network)
-        .send()
-        .await
-        .unwrap();
 }
 
 /// The deployed stop definition with its functions' ARNs filled in (moto never runs it: only

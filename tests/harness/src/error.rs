@@ -37,6 +37,13 @@ pub enum HarnessError {
         reason: String,
     },
 
+    #[error("ECS {operation} {target}: {message}")]
+    Ecs {
+        operation: &'static str,
+        target: String,
+        message: String,
+    },
+
     #[error("S3 {operation} {target}: {message}")]
     S3 {
         operation: &'static str,

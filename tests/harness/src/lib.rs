@@ -18,6 +18,7 @@
 //! ```
 
 mod aws;
+mod ecs;
 mod error;
 mod http;
 mod lambda_runtime;
@@ -27,6 +28,7 @@ mod servers;
 use std::path::{Path, PathBuf};
 
 pub use aws::{s3_client, sdk_config, upload_dir};
+pub use ecs::ecs_worker_service;
 pub use error::HarnessError;
 pub use http::{http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
