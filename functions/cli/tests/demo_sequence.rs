@@ -405,7 +405,7 @@ fn lucene_case(case: &str) -> PathBuf {
 /// Writes the snapshot as Elasticsearch would (compressed metadata, 1 MiB parts, `v__` files).
 fn write_repository(root: &Path) -> PathBuf {
     let opts = snapshot_testkit::WriteOptions {
-        compress: true,
+        compress: snapshot_testkit::MetadataCompression::Deflate,
         part_size: Some(1 << 20),
         virtual_small_files: true,
         seed: Some(7),

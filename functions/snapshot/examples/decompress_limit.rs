@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use snapshot::lucene::input::Endian;
-use snapshot::lucene::stored_fields::compression as codec;
 use snapshot::lucene::stored_fields::Compression;
 use snapshot::lucene::{read_commit, ReadOptions, SegmentReader};
 use snapshot::{LocalDirectory, Repository};
@@ -75,13 +74,7 @@ fn time_units(units: &[(Compression, Vec<u8>, usize)], order: Endian) -> (f64, u
         total = 0u64;
         for (c, bytes, len) in units {
             let out = &mut out[..*len];
-            let used = match c {
-                Compression::Lz4 => codec::lz4_raw(bytes, out),
-                Compression::Deflate => codec::deflate_raw(bytes, out, order),
-                Compression::Lz4WithDict => codec::lz4_with_dict(bytes, out, order),
-                Compression::DeflateWithDict => codec::deflate_with_dict(bytes, out, order),
-            }
-            .expect("decompress");
+            let used = c.decode_unit(bytes, out, order).expect("decompress");
             assert_eq!(used, bytes.len());
             total += *len as u64;
         }

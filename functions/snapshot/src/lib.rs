@@ -17,6 +17,7 @@ pub mod es;
 pub mod lucene;
 pub mod repo;
 pub mod shard;
+pub mod zstd;
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
 pub use error::{Error, ErrorKind, Location, Result};

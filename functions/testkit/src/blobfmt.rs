@@ -17,6 +17,20 @@ const FOOTER_LEN: usize = 16;
 const BLOB_VERSION: u32 = 1;
 /// ES's DeflateCompressor marker, followed by a raw DEFLATE stream.
 pub const DEFLATE_PREFIX: &[u8] = b"DFL\0";
+/// OpenSearch's ZstdCompressor marker (2.10+, `compression_type: zstd`), followed by zstd frames.
+pub const ZSTD_PREFIX: &[u8] = b"ZSTD\0";
+
+/// How metadata blobs are compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetadataCompression {
+    /// Plain SMILE (`compress: false`).
+    #[default]
+    None,
+    /// `DFL\0` + raw DEFLATE (`compress: true`).
+    Deflate,
+    /// `ZSTD\0` + one zstd frame (OpenSearch `compress: true, compression_type: zstd`).
+    Zstd,
+}
 
 /// Codec names of the metadata blobs (`BlobStoreRepository` constants).
 pub const CODEC_SNAPSHOT: &str = "snapshot";
@@ -25,8 +39,8 @@ pub const CODEC_INDEX_METADATA: &str = "index-metadata";
 pub const CODEC_SHARD_SNAPSHOTS: &str = "snapshots";
 
 /// Wraps `node` the way ES does: CodecUtil header, SMILE body with flags 0x05 (optionally
-/// `DFL\0` + DEFLATE), then the CodecUtil footer.
-pub fn write_checksummed(codec: &str, node: &Node, compress: bool) -> Vec<u8> {
+/// compressed), then the CodecUtil footer.
+pub fn write_checksummed(codec: &str, node: &Node, compression: MetadataCompression) -> Vec<u8> {
     let smile = smile::encode(node, &EncodeOptions::ELASTICSEARCH);
     let mut out = Vec::with_capacity(smile.len() + 64);
     out.extend_from_slice(&CODEC_MAGIC.to_be_bytes());
@@ -34,11 +48,19 @@ pub fn write_checksummed(codec: &str, node: &Node, compress: bool) -> Vec<u8> {
     out.push(codec.len() as u8);
     out.extend_from_slice(codec.as_bytes());
     out.extend_from_slice(&BLOB_VERSION.to_be_bytes());
-    if compress {
-        out.extend_from_slice(DEFLATE_PREFIX);
-        out.extend_from_slice(&deflate(&smile));
-    } else {
-        out.extend_from_slice(&smile);
+    match compression {
+        MetadataCompression::None => out.extend_from_slice(&smile),
+        MetadataCompression::Deflate => {
+            out.extend_from_slice(DEFLATE_PREFIX);
+            out.extend_from_slice(&deflate(&smile));
+        }
+        MetadataCompression::Zstd => {
+            out.extend_from_slice(ZSTD_PREFIX);
+            out.extend_from_slice(&ruzstd::encoding::compress_to_vec(
+                &smile[..],
+                ruzstd::encoding::CompressionLevel::Fastest,
+            ));
+        }
     }
     out.extend_from_slice(&FOOTER_MAGIC.to_be_bytes());
     out.extend_from_slice(&0u32.to_be_bytes());
@@ -59,12 +81,12 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     enc.finish().expect("deflate into memory")
 }
 
-/// A checksummed blob taken apart: its codec name, whether the body was compressed, and the
+/// A checksummed blob taken apart: its codec name, how the body was compressed, and the
 /// decoded SMILE document. Verifies the footer CRC. Used by tests to read back what was written.
 #[derive(Debug)]
 pub struct ChecksummedBlob {
     pub codec: String,
-    pub compressed: bool,
+    pub compression: MetadataCompression,
     pub document: Node,
 }
 
@@ -98,16 +120,18 @@ pub fn read_checksummed(path: &str, data: &[u8]) -> Result<ChecksummedBlob, Erro
         return Err(bad(format!("format version {version}")));
     }
     let body = &data[body_start..data.len() - FOOTER_LEN];
-    let (compressed, smile_bytes) = match body.strip_prefix(DEFLATE_PREFIX) {
-        Some(deflated) => {
-            let mut out = Vec::new();
-            let mut dec = flate2::write::DeflateDecoder::new(&mut out);
-            dec.write_all(deflated)
-                .and_then(|_| dec.finish().map(|_| ()))
-                .map_err(|e| bad(format!("DEFLATE: {e}")))?;
-            (true, out)
-        }
-        None => (false, body.to_vec()),
+    let (compression, smile_bytes) = if let Some(deflated) = body.strip_prefix(DEFLATE_PREFIX) {
+        let mut out = Vec::new();
+        let mut dec = flate2::write::DeflateDecoder::new(&mut out);
+        dec.write_all(deflated)
+            .and_then(|_| dec.finish().map(|_| ()))
+            .map_err(|e| bad(format!("DEFLATE: {e}")))?;
+        (MetadataCompression::Deflate, out)
+    } else if let Some(frames) = body.strip_prefix(ZSTD_PREFIX) {
+        let out = snapshot::zstd::decode_stream(frames).map_err(bad)?;
+        (MetadataCompression::Zstd, out)
+    } else {
+        (MetadataCompression::None, body.to_vec())
     };
     let document = smile::decode(&smile_bytes).map_err(|source| Error::Smile {
         path: path.to_string(),
@@ -115,7 +139,7 @@ pub fn read_checksummed(path: &str, data: &[u8]) -> Result<ChecksummedBlob, Erro
     })?;
     Ok(ChecksummedBlob {
         codec,
-        compressed,
+        compression,
         document,
     })
 }
@@ -173,15 +197,19 @@ mod tests {
 
     #[test]
     fn blobs_read_back_with_and_without_compression() {
-        for compress in [false, true] {
-            let blob = write_checksummed(CODEC_SNAPSHOT, &sample(), compress);
+        for (compression, prefix) in [
+            (MetadataCompression::None, &b""[..]),
+            (MetadataCompression::Deflate, DEFLATE_PREFIX),
+            (MetadataCompression::Zstd, ZSTD_PREFIX),
+        ] {
+            let blob = write_checksummed(CODEC_SNAPSHOT, &sample(), compression);
             assert_eq!(blob[..4], [0x3F, 0xD7, 0x6C, 0x17]);
             assert_eq!(blob[4..13], *b"\x08snapshot");
-            assert_eq!(blob[17..21].starts_with(DEFLATE_PREFIX), compress);
+            assert!(blob[17..].starts_with(prefix));
             let back = read_checksummed("x", &blob).unwrap();
             assert_eq!(
-                (back.codec.as_str(), back.compressed),
-                (CODEC_SNAPSHOT, compress)
+                (back.codec.as_str(), back.compression),
+                (CODEC_SNAPSHOT, compression)
             );
             assert_eq!(back.document, sample());
         }
@@ -189,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_flipped_byte_fails_the_checksum() {
-        let mut blob = write_checksummed(CODEC_METADATA, &sample(), false);
+        let mut blob = write_checksummed(CODEC_METADATA, &sample(), MetadataCompression::None);
         blob[20] ^= 1;
         assert!(matches!(
             read_checksummed("x", &blob),

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::blobfmt::{
-    self, CODEC_INDEX_METADATA, CODEC_METADATA, CODEC_SHARD_SNAPSHOTS, CODEC_SNAPSHOT,
+    self, MetadataCompression, CODEC_INDEX_METADATA, CODEC_METADATA, CODEC_SHARD_SNAPSHOTS,
+    CODEC_SNAPSHOT,
 };
 use crate::ids::Ids;
 use crate::lucene::{self, base36};
@@ -15,9 +16,10 @@ use crate::Error;
 /// How the repository is written.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// Metadata blobs (`*.dat`, shard `index-<gen>`) get the body `DFL\0` + raw DEFLATE of the
-    /// SMILE, as with the repository setting `compress: true`. `index-N` stays plain JSON.
-    pub compress: bool,
+    /// How metadata blobs (`*.dat`, shard `index-<gen>`) are compressed: `DFL\0` + raw
+    /// DEFLATE of the SMILE as with the repository setting `compress: true`, or OpenSearch's
+    /// `ZSTD\0` + zstd. `index-N` stays plain JSON.
+    pub compress: MetadataCompression,
     /// Split data blobs into `__uuid.part0`, `.part1`, … of at most this many bytes (the
     /// repository `chunk_size`). A file that fits one part keeps the plain `__uuid` name.
     pub part_size: Option<u64>,
@@ -36,7 +38,7 @@ pub struct WriteOptions {
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
-            compress: false,
+            compress: MetadataCompression::None,
             part_size: None,
             virtual_small_files: true,
             es_version_id: 7_100_299,

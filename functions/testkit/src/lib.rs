@@ -1,12 +1,13 @@
 //! Test tools for the snapshot reader: wrap real Lucene index directories into a snapshot
 //! repository laid out like Elasticsearch 7.10+ (and OpenSearch) `fs` repositories write them,
 //! so the reader can be tested on data no fixture has: many shards, multi-part blobs
-//! (`__uuid.partN`), compressed metadata (`DFL\0`), virtual `v__` files, incremental snapshots.
+//! (`__uuid.partN`), compressed metadata (`DFL\0`, `ZSTD\0`), virtual `v__` files,
+//! incremental snapshots.
 //!
 //! ```no_run
-//! use snapshot_testkit::{RepoBuilder, WriteOptions};
+//! use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 //! # fn main() -> Result<(), snapshot_testkit::Error> {
-//! let opts = WriteOptions { compress: true, part_size: Some(1 << 20), ..WriteOptions::default() };
+//! let opts = WriteOptions { compress: MetadataCompression::Deflate, part_size: Some(1 << 20), ..WriteOptions::default() };
 //! let mut repo = RepoBuilder::new("/tmp/repo".as_ref(), opts);
 //! repo.add_index("articles", &["/data/shard0".into()], vec![], serde_json::json!({"properties": {}}));
 //! repo.write_snapshot("snap-1")?;
@@ -27,6 +28,7 @@ mod ids;
 pub mod lucene;
 pub mod metadata;
 
+pub use blobfmt::MetadataCompression;
 pub use builder::{IndexWritten, RepoBuilder, ShardWritten, SnapshotWritten, WriteOptions};
 pub use metadata::FileInfo;
 

@@ -1,7 +1,7 @@
 //! Indexes written by real Lucene 8.8, 9.8 and 10.5 (`tests/data/lucene/`, made by
 //! `tests/generators/lucene/`) give exactly the live documents that real Lucene read back:
 //! read as plain directories, and wrapped into snapshot repositories the way Elasticsearch
-//! writes them (split `.partN` blobs, DEFLATE-compressed metadata, inline `v__` files, several
+//! writes them (split `.partN` blobs, DEFLATE- or zstd-compressed metadata, inline `v__` files, several
 //! shards and snapshots).
 
 use std::io::Read;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use snapshot::lucene::Directory;
 use snapshot::{LocalDirectory, Location, ReadOptions, Repository, ShardReader, ShardStats};
-use snapshot_testkit::{RepoBuilder, WriteOptions};
+use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 
 const CASES: [&str; 9] = [
     "l8_fast",
@@ -157,7 +157,7 @@ fn generated_indexes_wrapped_into_repositories_read_back_exactly() {
     let layouts = [
         // ES 7.x+ with `compress: true` and `chunk_size: 64kb`.
         WriteOptions {
-            compress: true,
+            compress: MetadataCompression::Deflate,
             part_size: Some(64 * 1024),
             virtual_small_files: true,
             ..WriteOptions::default()
@@ -167,9 +167,10 @@ fn generated_indexes_wrapped_into_repositories_read_back_exactly() {
             es_version_id: 6_082_399,
             ..WriteOptions::default()
         },
-        // Small parts: a stored-fields chunk (up to 80 KiB) spans several part blobs.
+        // OpenSearch 2.10+ with `compression_type: zstd`, and small parts: a stored-fields
+        // chunk (up to 80 KiB) spans several part blobs.
         WriteOptions {
-            compress: true,
+            compress: MetadataCompression::Zstd,
             part_size: Some(16 * 1024),
             ..WriteOptions::default()
         },

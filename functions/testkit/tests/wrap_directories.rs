@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use snapshot::repo::node::Node;
 use snapshot_testkit::blobfmt::{self, DEFLATE_PREFIX};
 use snapshot_testkit::lucene::base36;
-use snapshot_testkit::{RepoBuilder, WriteOptions};
+use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 
 /// `../shared` beside the project (as CI has it), or `$BACKFILL_SHARED_DIR`.
 fn shared_dir() -> PathBuf {
@@ -93,7 +93,7 @@ fn a_fixture_shard_rewrapped_with_parts_compression_and_virtual_files() {
     let (originals, es_entries) = reassemble_fixture_shard(&lucene_dir);
     let root = tmp.path().join("repo");
     let opts = WriteOptions {
-        compress: true,
+        compress: MetadataCompression::Deflate,
         part_size: Some(100),
         virtual_small_files: true,
         seed: Some(1),
@@ -168,8 +168,8 @@ fn a_fixture_shard_rewrapped_with_parts_compression_and_virtual_files() {
         assert_eq!(stored, u64::from(crc32fast::hash(&raw[..raw.len() - 8])));
         let b = blob(path);
         assert_eq!(
-            (b.codec.as_str(), b.compressed),
-            (*codec, true),
+            (b.codec.as_str(), b.compression),
+            (*codec, MetadataCompression::Deflate),
             "{}",
             path.display()
         );
@@ -358,7 +358,7 @@ fn lucene_8_and_9_directories_in_the_es_6_8_style() {
         "indices/{}/meta-{}.dat",
         index.id, index.metadata_blob_id
     )));
-    assert!(!meta.compressed);
+    assert_eq!(meta.compression, MetadataCompression::None);
     let body = meta.document.get("two").unwrap();
     assert_eq!(body.get("mappings"), Some(&Node::Array(vec![])));
     assert_eq!(int_of(body, "routing_num_shards"), 1024);
@@ -369,7 +369,7 @@ fn the_same_seed_writes_the_same_bytes() {
     let data = project_dir().join("tests/data/lucene/l8_fast");
     let write = |root: &Path| {
         let opts = WriteOptions {
-            compress: true,
+            compress: MetadataCompression::Deflate,
             part_size: Some(4096),
             seed: Some(9),
             ..WriteOptions::default()

@@ -1,13 +1,15 @@
 //! ChecksumBlobStoreFormat: the wrapper around every `*.dat` metadata blob.
 //!
 //! `magic | codec name | version 1 | body | footer(CRC32)`, where the body is a SMILE document,
-//! optionally prefixed by `DFL\0` and DEFLATE-compressed (repositories with `compress: true`).
+//! optionally prefixed by `DFL\0` and DEFLATE-compressed (repositories with `compress: true`),
+//! or by `ZSTD\0` and zstd-compressed (OpenSearch 2.10+ with `compression_type: zstd`).
 
 use super::node::Node;
 use super::smile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lucene::codec;
 use crate::lucene::input::{ByteReader, Endian};
+use crate::zstd;
 
 const DEFLATE_PREFIX: &[u8] = b"DFL\0";
 const ZSTD_PREFIX: &[u8] = b"ZSTD\0";
@@ -40,8 +42,10 @@ pub fn decode(blob: &str, data: &[u8], codec_name: &str) -> Result<Node> {
     let smile_bytes = if let Some(compressed) = body.strip_prefix(DEFLATE_PREFIX) {
         inflated = inflate_all(compressed).map_err(|e| Error::corrupt(blob, e))?;
         &inflated[..]
-    } else if body.starts_with(ZSTD_PREFIX) {
-        return Err(Error::unsupported_codec(blob, "zstd", 0, "zstd-compressed repository metadata (OpenSearch compression_type: zstd) is not supported"));
+    } else if let Some(compressed) = body.strip_prefix(ZSTD_PREFIX) {
+        // OpenSearch 2.10+ with `compression_type: zstd`.
+        inflated = zstd::decode_stream(compressed).map_err(|e| Error::corrupt(blob, e))?;
+        &inflated[..]
     } else if body.starts_with(LZF_PREFIX) {
         return Err(Error::in_file(
             blob,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use snapshot_testkit::{RepoBuilder, WriteOptions};
+use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,9 +32,10 @@ struct Args {
     /// An index setting: NAME:KEY=VALUE (`index.` is added to KEY when missing).
     #[arg(long = "setting", value_name = "NAME:KEY=VALUE")]
     settings: Vec<String>,
-    /// DEFLATE-compress metadata blobs (`DFL\0` prefix), as `compress: true` does.
-    #[arg(long)]
-    compress: bool,
+    /// Compress metadata blobs: `deflate` (`DFL\0`, the repository setting `compress: true`)
+    /// or `zstd` (`ZSTD\0`, OpenSearch's `compression_type: zstd`). Alone: deflate.
+    #[arg(long, value_name = "CODEC", num_args = 0..=1, default_missing_value = "deflate")]
+    compress: Option<Compress>,
     /// Split data blobs into parts of at most this many bytes (`chunk_size`).
     #[arg(long, value_name = "BYTES")]
     part_size: Option<u64>,
@@ -52,10 +53,20 @@ struct Args {
     seed: Option<u64>,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Compress {
+    Deflate,
+    Zstd,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let opts = WriteOptions {
-        compress: args.compress,
+        compress: match args.compress {
+            None => MetadataCompression::None,
+            Some(Compress::Deflate) => MetadataCompression::Deflate,
+            Some(Compress::Zstd) => MetadataCompression::Zstd,
+        },
         part_size: args.part_size,
         virtual_small_files: args.virtual_small_files,
         es_version_id: args.es_version_id,

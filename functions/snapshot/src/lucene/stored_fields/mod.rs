@@ -8,6 +8,7 @@
 pub mod compression;
 pub mod fields;
 pub mod ints;
+pub mod zstd;
 
 use super::codec;
 use super::compound::SegmentFiles;
@@ -25,6 +26,28 @@ pub enum Compression {
     Lz4WithDict,
     /// Lucene87/90 BEST_COMPRESSION.
     DeflateWithDict,
+    /// Elasticsearch 8.14+ `ZstdStoredFields814` (both modes).
+    ZstdEs814,
+    /// OpenSearch custom-codecs `index.codec: zstd`.
+    ZstdOsDict,
+    /// OpenSearch custom-codecs `index.codec: zstd_no_dict`.
+    ZstdOsNoDict,
+}
+
+impl Compression {
+    /// Decodes one compression unit from the front of `input` into `out` (the unit's
+    /// decompressed length); returns the bytes consumed.
+    pub fn decode_unit(self, input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usize> {
+        match self {
+            Compression::Lz4 => compression::lz4_raw(input, out),
+            Compression::Deflate => compression::deflate_raw(input, out, order),
+            Compression::Lz4WithDict => compression::lz4_with_dict(input, out, order),
+            Compression::DeflateWithDict => compression::deflate_with_dict(input, out, order),
+            Compression::ZstdEs814 => zstd::es814(input, out, order),
+            Compression::ZstdOsDict => zstd::os_dict(input, out, order),
+            Compression::ZstdOsNoDict => zstd::os_no_dict(input, out, order),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +73,16 @@ pub struct Format {
 impl Format {
     fn from_header(file: &str, codec_name: &str, version: i32) -> Result<Format> {
         use Compression::*;
+        let lucene90_layout = |compression| {
+            (
+                compression,
+                Endian::Little,
+                IntsEncoding::StoredFieldsInts,
+                2,
+                true,
+                Some("Lucene90FieldsIndexMeta"),
+            )
+        };
         let (compression, order, ints, shift, in_meta, meta) = match (codec_name, version) {
             ("Lucene50StoredFieldsFastData", 1 | 2) => {
                 (Lz4, Endian::Big, IntsEncoding::Packed, 1, false, None)
@@ -73,29 +106,20 @@ impl Format {
                 true,
                 Some("Lucene85FieldsIndexMeta"),
             ),
-            ("Lucene90StoredFieldsFastData", 1) => (
-                Lz4WithDict,
-                Endian::Little,
-                IntsEncoding::StoredFieldsInts,
-                2,
-                true,
-                Some("Lucene90FieldsIndexMeta"),
-            ),
-            ("Lucene90StoredFieldsHighData", 1) => (
-                DeflateWithDict,
-                Endian::Little,
-                IntsEncoding::StoredFieldsInts,
-                2,
-                true,
-                Some("Lucene90FieldsIndexMeta"),
-            ),
+            ("Lucene90StoredFieldsFastData", 1) => lucene90_layout(Lz4WithDict),
+            ("Lucene90StoredFieldsHighData", 1) => lucene90_layout(DeflateWithDict),
+            // Lucene90CompressingStoredFieldsFormat with the compression modes of others.
+            ("ZstdStoredFields814", 1) => lucene90_layout(ZstdEs814),
+            ("CustomStoredFieldsZstd", 1) => lucene90_layout(ZstdOsDict),
+            ("CustomStoredFieldsZstdNoDict", 1) => lucene90_layout(ZstdOsNoDict),
             (name, v) => {
-                let why = if name.to_ascii_lowercase().contains("zstd") {
-                    "zstd-compressed stored fields (Elasticsearch 8.14+ best_compression or the OpenSearch zstd codecs) are not supported; reindex the source with index.codec=default or best_compression on a Lucene codec".to_string()
-                } else if name.to_ascii_lowercase().contains("qat") {
+                let lower = name.to_ascii_lowercase();
+                let why = if lower.contains("qat") {
                     "hardware (QAT) compressed stored fields are not supported".to_string()
+                } else if lower.contains("zstd") {
+                    "a zstd stored fields format this reader does not know; it reads Elasticsearch's ZstdStoredFields814 and OpenSearch's CustomStoredFieldsZstd and CustomStoredFieldsZstdNoDict".to_string()
                 } else {
-                    "unknown stored fields format; supported are Lucene50 (Lucene 6–8.6), Lucene87 (8.7–8.11) and Lucene90 (9.x–10.x), fast and best-compression modes".to_string()
+                    "unknown stored fields format; supported are Lucene50 (Lucene 6–8.6), Lucene87 (8.7–8.11) and Lucene90 (9.x–10.x) in fast and best-compression modes, Elasticsearch's ZstdStoredFields814 and OpenSearch's CustomStoredFieldsZstd and CustomStoredFieldsZstdNoDict".to_string()
                 };
                 return Err(Error::unsupported_codec(file, name.to_string(), v, why));
             }
@@ -110,13 +134,6 @@ impl Format {
             chunk_size_in_meta: in_meta,
             meta_codec: meta,
         })
-    }
-
-    pub fn is_best_compression(&self) -> bool {
-        matches!(
-            self.compression,
-            Compression::Deflate | Compression::DeflateWithDict
-        )
     }
 }
 
@@ -502,12 +519,7 @@ impl StoredFieldsReader {
             let input = self.window.available();
             let order = self.format.order;
             let out = &mut self.data[at..at + len];
-            let res = match self.format.compression {
-                Compression::Lz4 => compression::lz4_raw(input, out),
-                Compression::Deflate => compression::deflate_raw(input, out, order),
-                Compression::Lz4WithDict => compression::lz4_with_dict(input, out, order),
-                Compression::DeflateWithDict => compression::deflate_with_dict(input, out, order),
-            };
+            let res = self.format.compression.decode_unit(input, out, order);
             match res {
                 Ok(used) => {
                     if let Some(tap) = &mut self.unit_tap {

@@ -1,0 +1,177 @@
+//! zstd frames, decoded in pure Rust (ruzstd): whole frames of a known length, optionally with a
+//! raw-content dictionary (OpenSearch's stored fields), and streams of frames (OpenSearch's
+//! repository metadata).
+
+use ruzstd::decoding::{BlockDecodingStrategy, Dictionary, FrameDecoder};
+use ruzstd::io::Read;
+
+/// Decodes `src`, which must be exactly one zstd frame, into `out`, which it must fill exactly.
+/// `dict` is a raw-content dictionary.
+pub fn decode_frame(src: &[u8], out: &mut [u8], dict: Option<&[u8]>) -> Result<(), String> {
+    let mut input = src;
+    let mut decoder = FrameDecoder::new();
+    decoder
+        .reset(&mut input)
+        .map_err(|e| format!("zstd frame header: {e}"))?;
+    if let Some(content) = dict {
+        decoder
+            .add_dict(raw_content_dictionary(content)?)
+            .and_then(|_| decoder.force_dict(RAW_DICTIONARY_ID))
+            .map_err(|e| format!("zstd dictionary: {e}"))?;
+    }
+    // Bounded: a corrupt frame cannot make it decode much past the length it must have.
+    decoder
+        .decode_blocks(&mut input, BlockDecodingStrategy::UptoBytes(out.len() + 1))
+        .map_err(|e| format!("zstd: {e}"))?;
+    if !decoder.is_finished() {
+        return Err(format!(
+            "zstd frame decompresses to more than the expected {} byte(s)",
+            out.len()
+        ));
+    }
+    let mut written = 0;
+    while written < out.len() {
+        match decoder.read(&mut out[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) => return Err(format!("zstd: {e}")),
+        }
+    }
+    if written != out.len() || decoder.can_collect() > 0 {
+        return Err(format!(
+            "zstd frame decompressed to {} byte(s), expected {}",
+            written + decoder.can_collect(),
+            out.len()
+        ));
+    }
+    if !input.is_empty() {
+        return Err(format!(
+            "{} byte(s) after the end of the zstd frame",
+            input.len()
+        ));
+    }
+    if let (Some(stored), Some(actual)) = (
+        decoder.get_checksum_from_data(),
+        decoder.get_calculated_checksum(),
+    ) {
+        if stored != actual {
+            return Err(format!(
+                "zstd content checksum {actual:#010x} does not match the frame's {stored:#010x}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a stream of one or more whole frames of unknown decompressed length (OpenSearch's
+/// zstd-compressed repository metadata).
+pub fn decode_stream(src: &[u8]) -> Result<Vec<u8>, String> {
+    let mut input = src;
+    let mut out = Vec::new();
+    let mut decoder = FrameDecoder::new();
+    while !input.is_empty() {
+        let at = src.len() - input.len();
+        decoder
+            .reset(&mut input)
+            .map_err(|e| format!("zstd frame at byte {at}: {e}"))?;
+        decoder
+            .decode_blocks(&mut input, BlockDecodingStrategy::All)
+            .map_err(|e| format!("zstd frame at byte {at}: {e}"))?;
+        decoder
+            .read_to_end(&mut out)
+            .map_err(|e| format!("zstd frame at byte {at}: {e}"))?;
+        if let (Some(stored), Some(actual)) = (
+            decoder.get_checksum_from_data(),
+            decoder.get_calculated_checksum(),
+        ) {
+            if stored != actual {
+                return Err(format!(
+                    "zstd frame at byte {at}: content checksum {actual:#010x} does not match the frame's {stored:#010x}"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The id under which the raw-content dictionary is registered (frames made with one carry no
+/// dictionary id, so the decoder is told to use it).
+const RAW_DICTIONARY_ID: u32 = 1;
+
+/// ruzstd only builds dictionaries from the formatted layout (magic, id, entropy tables, repeat
+/// offsets, content), so raw content is given the smallest valid formatted header: a two-symbol
+/// Huffman table and single-symbol FSE tables for offsets, match and literal lengths. A frame
+/// made with a raw-content dictionary never refers to dictionary tables (the compressor had
+/// none to repeat), and the repeat offsets 1, 4, 8 are the ones the format starts raw content
+/// with.
+const MINIMAL_ENTROPY_TABLES: [u8; 8] = [0x80, 0x10, 0xF0, 0x03, 0xF0, 0x03, 0xF0, 0x03];
+
+fn raw_content_dictionary(content: &[u8]) -> Result<Dictionary, String> {
+    let mut formatted = Vec::with_capacity(content.len() + 32);
+    formatted.extend_from_slice(&[0x37, 0xA4, 0x30, 0xEC]);
+    formatted.extend_from_slice(&RAW_DICTIONARY_ID.to_le_bytes());
+    formatted.extend_from_slice(&MINIMAL_ENTROPY_TABLES);
+    for repeat_offset in [1u32, 4, 8] {
+        formatted.extend_from_slice(&repeat_offset.to_le_bytes());
+    }
+    formatted.extend_from_slice(content);
+    Dictionary::decode_dict(&formatted).map_err(|e| format!("zstd dictionary: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame of ruzstd's own encoder (real libzstd frames are in the generated indexes).
+    fn frame(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn a_raw_content_dictionary_is_history_before_the_frame() {
+        // Made by libzstd (zstd CLI 1.5.4: `zstd -3 --no-check -D dict data`, the dictionary a
+        // file without the dictionary magic, so raw content, as OpenSearch's are).
+        let dict = br#"{"title":"alpha bravo charlie delta","count":1}"#;
+        let data = br#"{"title":"alpha bravo charlie delta","count":2}{"title":"alpha bravo charlie echo","count":3}"#;
+        let frame = [
+            0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x5d, 0x9d, 0x00, 0x00, 0x40, 0x32, 0x7d, 0x65, 0x63,
+            0x68, 0x6f, 0x33, 0x7d, 0x03, 0x00, 0x60, 0xd8, 0x08, 0x10, 0x51, 0x69, 0xaa, 0x20,
+        ];
+        let mut out = vec![0u8; data.len()];
+        decode_frame(&frame, &mut out, Some(dict)).unwrap();
+        assert_eq!(out, data);
+        assert!(decode_frame(&frame, &mut out, None).is_err());
+        assert!(decode_frame(
+            &frame,
+            &mut out,
+            Some(b"something else entirely, forty-seven bytes")
+        )
+        .map_or(true, |_| out != data));
+    }
+
+    #[test]
+    fn corrupt_frames_are_errors() {
+        let data = b"abcdefghij".repeat(50);
+        let mut f = frame(&data);
+        let mut out = vec![0; data.len()];
+        assert!(decode_frame(&f[..f.len() - 3], &mut out, None).is_err());
+        f[0] ^= 0xFF;
+        assert!(decode_frame(&f, &mut out, None).is_err());
+    }
+
+    #[test]
+    fn streams_of_several_frames_are_concatenated() {
+        let mut s = frame(b"first ");
+        s.extend(frame(b"second"));
+        assert_eq!(decode_stream(&s).unwrap(), b"first second");
+        assert!(decode_stream(&s[..s.len() - 2]).is_err());
+    }
+
+    #[test]
+    fn a_frame_longer_than_expected_is_refused() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let mut out = vec![0; 1000];
+        let err = decode_frame(&frame(&data), &mut out, None).unwrap_err();
+        assert!(err.contains("more than the expected 1000"), "{err}");
+    }
+}
