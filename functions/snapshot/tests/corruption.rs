@@ -304,3 +304,59 @@ fn an_unknown_format_version_is_named_with_its_file() {
         "{msg}"
     );
 }
+
+/// The files of a generated Lucene index (`tests/data/lucene/<case>`), in memory.
+fn generated_index(case: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = common::project_dir().join("tests/data/lucene").join(case);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every live document of an index directory, or the first error.
+fn read_all(files: Vec<(String, Vec<u8>)>) -> Result<usize, snapshot::Error> {
+    let dir = common::memory_directory(files);
+    let mut reader = ShardReader::from_directory(dir, Default::default(), ReadOptions::default())?;
+    let mut n = 0;
+    while reader.next_document()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[test]
+fn damaged_zstd_frames_are_errors_never_panics() {
+    // Bytes of the zstd stored fields flipped with the file's checksum made to match, so that
+    // only the zstd decoder (and the chunk checks around it) stands between the damage and the
+    // documents: it must fail cleanly or give documents, never panic or hang.
+    for case in ["l9_es_zstd_best_speed", "l9_os_zstd", "l9_os_zstd_no_dict"] {
+        let files = generated_index(case);
+        let good = read_all(files.clone()).unwrap();
+        let fdt = files.iter().position(|(n, _)| n == "_0.fdt").unwrap();
+        let len = files[fdt].1.len();
+        let mut errors = 0;
+        // Past the index header (~60 bytes), before the footer.
+        for pos in (64..len - 16).step_by(len / 300) {
+            let mut damaged = files.clone();
+            let data = &mut damaged[fdt].1;
+            data[pos] ^= 0x5A;
+            let crc = crc32fast::hash(&data[..len - 8]) as u64;
+            data[len - 8..].copy_from_slice(&crc.to_be_bytes());
+            match read_all(damaged) {
+                Err(e) => {
+                    assert!(e.to_string().contains("_0.fdt"), "{case} byte {pos}: {e}");
+                    errors += 1;
+                }
+                Ok(n) => assert!(n <= good, "{case} byte {pos}: {n} documents"),
+            }
+        }
+        assert!(errors > 0, "{case}: no damage was noticed");
+    }
+}

@@ -14,7 +14,7 @@ use snapshot::lucene::Directory;
 use snapshot::{LocalDirectory, Location, ReadOptions, Repository, ShardReader, ShardStats};
 use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 13] = [
     "l8_fast",
     "l8_best_compression",
     "l8_lucene70_dv",
@@ -24,6 +24,11 @@ const CASES: [&str; 9] = [
     "l9_100k",
     "l10_mixed",
     "l10_best_compression",
+    // zstd stored fields: Elasticsearch 8.16+ (both modes) and OpenSearch custom-codecs.
+    "l9_es_zstd_best_compression",
+    "l9_es_zstd_best_speed",
+    "l9_os_zstd",
+    "l9_os_zstd_no_dict",
 ];
 
 fn data_dir() -> PathBuf {
@@ -111,7 +116,13 @@ fn every_generated_index_gives_the_documents_real_lucene_read_back() {
 #[test]
 fn small_read_windows_give_the_same_documents() {
     // A window far smaller than a chunk exercises every refill path.
-    for case in ["l9_fast_large", "l8_fast", "l10_best_compression"] {
+    for case in [
+        "l9_fast_large",
+        "l8_fast",
+        "l10_best_compression",
+        "l9_es_zstd_best_compression",
+        "l9_os_zstd",
+    ] {
         let small = ReadOptions {
             read_size: 4096,
             ..ReadOptions::default()

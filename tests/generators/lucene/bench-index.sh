@@ -62,7 +62,7 @@ mkdir -p "$CACHE/build"
 BUILD="$(mktemp -d "$CACHE/build/bench.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT
 javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD" -cp "$JAR" \
-  "$HERE"/src/common/*.java "$HERE/src/l9/Compat.java" "$HERE"/src/bench/*.java
+  "$HERE"/src/common/*.java "$HERE"/src/l9/*.java "$HERE"/src/bench/*.java
 
 # ---- write + read back ----
 # tests.seed makes Lucene's segment ids deterministic; the documents come from fixed seeds.

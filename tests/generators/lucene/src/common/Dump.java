@@ -50,7 +50,8 @@ final class Dump {
     throw new IllegalStateException("[check failed] " + msg);
   }
 
-  static void run(EsIndex ix, Path outRoot, String writtenBy) throws IOException {
+  /** @param extras more top-level summary entries (after the standard ones), e.g. the zstd report */
+  static void run(EsIndex ix, Path outRoot, String writtenBy, Map<String, Object> extras) throws IOException {
     String caseName = ix.caseName;
     StringBuilder ndjson = new StringBuilder();
     Map<String, Object> summary = new LinkedHashMap<>();
@@ -196,6 +197,7 @@ final class Dump {
     if (totalNested != ix.nestedChildren) fail("nested children: index " + totalNested + ", model " + ix.nestedChildren);
     summary.put("total_live_with_id", totalLiveWithId);
     summary.put("total_nested_children", totalNested);
+    summary.putAll(extras);
 
     Files.write(outRoot.resolve(caseName + ".expected.ndjson"), ndjson.toString().getBytes(StandardCharsets.UTF_8));
     Files.write(outRoot.resolve(caseName + ".summary.json"), Json.write(summary).getBytes(StandardCharsets.UTF_8));

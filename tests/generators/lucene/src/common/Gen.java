@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -87,11 +88,30 @@ public final class Gen {
         ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
         large(ix, new int[] {10, 1024, 100 * 1024, 1024 * 1024, 5 * 1024 * 1024});
         break;
+      // zstd stored fields (Elasticsearch 8.14+, OpenSearch custom-codecs): one sliced chunk (a doc
+      // over 2 x chunkSize) and one chunk of only empty docs (a nested block over 2 x maxDocsPerChunk)
+      case "l9_es_zstd_best_compression": // chunks of 240 KiB / 2,048 docs
+        ix = new EsIndex(caseName, indexPath, Compat.zstdCodec(caseName), seed, null, false);
+        zstdMixed(ix, 600, 600 * 1024, 2 * 2048 + 4);
+        break;
+      case "l9_es_zstd_best_speed": // chunks of 14 KiB / 128 docs: many chunks
+        ix = new EsIndex(caseName, indexPath, Compat.zstdCodec(caseName), seed, null, false);
+        zstdMixed(ix, 3000, 100 * 1024, 2 * 128 + 4);
+        break;
+      case "l9_os_zstd": // chunks of 480 KiB / 4,096 docs
+      case "l9_os_zstd_no_dict":
+        ix = new EsIndex(caseName, indexPath, Compat.zstdCodec(caseName), seed, null, false);
+        zstdMixed(ix, 600, 1200 * 1024, 2 * 4096 + 4);
+        break;
       default:
         throw new IllegalArgumentException("unknown case " + caseName);
     }
     ix.close();
-    Dump.run(ix, outRoot, writtenBy);
+    boolean zstd = caseName.contains("_zstd");
+    // the zstd report (format, the writer's unit counts, an LZ4 read attempt) goes into the summary
+    Map<String, Object> extras = zstd ? Map.of("stored_fields_zstd", Compat.zstdReport(indexPath)) : Map.of();
+    Dump.run(ix, outRoot, writtenBy, extras);
+    if (zstd) System.err.println("[lucene-gen] " + caseName + ": " + Compat.zstdStats());
   }
 
   static void deleteTree(Path p) throws IOException {
@@ -199,6 +219,79 @@ public final class Gen {
       ix.indexSmall(ix.freshAutoId());
       ix.commit();
     }
+  }
+
+  /**
+   * For the zstd stored-fields cases. _0 (not compound): {@code bulk} docs, mostly tiny, with routing
+   * on some, the special ids, a small nested block, one {@code bigSize} doc (Lucene slices its chunk
+   * when it holds over 2 x chunkSize bytes, and compresses each chunkSize slice on its own) and a
+   * nested block of {@code wideChildren} children: with over 2 x maxDocsPerChunk children, at least one
+   * chunk holds only children, which store nothing (a compression unit of length 0). _1 (compound):
+   * soft updates and tombstones of _0 docs (a dv update generation of _0), primary term 2 and the
+   * "late" fields. Then hard deletes (.liv). _2 (not compound) and _3 (compound): a delete of a
+   * buffered doc, a tombstoned id indexed again, more updates.
+   */
+  static void zstdMixed(EsIndex ix, int bulk, int bigSize, int wideChildren) throws IOException {
+    Random r = ix.rnd;
+    Iterator<String> specials = Sources.specialIds().iterator();
+
+    ix.compound(false);
+    List<String> seg0 = new ArrayList<>();
+    for (int i = 0; i < bulk; i++) {
+      String id;
+      switch (i % 5) {
+        case 0:
+          id = specials.hasNext() ? specials.next() : ix.freshEscapedId();
+          break;
+        case 1:
+          id = Integer.toString(200000 + i);
+          break;
+        default:
+          id = ix.freshAutoId();
+      }
+      Sources.Attrs a = ix.nextAttrs(r.nextInt(10) == 0);
+      byte[] src = r.nextInt(4) == 0 ? ix.nextSmallSource(a) : Sources.tinySource(r, a);
+      ix.index(id, ix.maybeRouting(), src, a);
+      seg0.add(id);
+      if (i == 3) ix.nestedBlock(ix.freshAutoId(), 2);
+      if (i == bulk / 3) ix.index("big-doc-zstd", "r1", Sources.exactSource(bigSize, 11));
+      if (i == 2 * bulk / 3) ix.nestedBlock("nested-wide", wideChildren);
+    }
+    ix.commit();
+    if (specials.hasNext()) throw new IllegalStateException("special ids left over");
+
+    ix.compound(true);
+    List<String> seg1 = new ArrayList<>();
+    for (int i = 0; i < bulk / 4; i++) seg1.add(ix.indexSmall(i % 3 == 0 ? ix.freshEscapedId() : ix.freshAutoId()));
+    List<String> candidates = new ArrayList<>(seg0);
+    Collections.shuffle(candidates, r);
+    int updates = Math.max(5, bulk / 20);
+    int next = 0;
+    for (int k = 0; k < updates; k++) ix.updateSmall(candidates.get(next++));
+    for (int k = 0; k < updates / 2; k++) ix.deleteWithTombstone(candidates.get(next++));
+    ix.updateSmall(seg1.get(1));          // its older version is still in the indexing buffer
+    ix.deleteWithTombstone(seg1.get(2));  // same
+    ix.primaryTerm = 2;
+    for (int i = 0; i < 5; i++) seg1.add(ix.indexSmall(ix.freshAutoId()));  // these carry the "late" fields
+    ix.nestedBlock(ix.freshAutoId(), 3);
+    ix.commit();
+    ix.hardDelete(candidates.get(0));      // updated: the old version in _0 is soft- and hard-deleted
+    ix.hardDelete(candidates.get(next++)); // a live _0 doc
+    ix.hardDelete(seg1.get(4));
+    ix.commit();
+
+    ix.compound(false);
+    List<String> seg2 = new ArrayList<>();
+    for (int i = 0; i < 20; i++) seg2.add(ix.indexSmall(i % 2 == 0 ? "0" + (8000 + i) : ix.freshEscapedId()));
+    ix.updateSmall(seg1.get(0));
+    ix.hardDelete(seg2.get(3));            // still buffered
+    ix.indexSmall(candidates.get(updates)); // deleted with a tombstone in _1, indexed again
+    ix.commit();
+
+    ix.compound(true);
+    for (int i = 0; i < 10; i++) ix.indexSmall(ix.freshAutoId());
+    for (int i = 1; i <= 3; i++) ix.updateSmall(seg2.get(i * 5));
+    ix.commit();
   }
 
   /**

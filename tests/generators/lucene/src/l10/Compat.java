@@ -29,6 +29,19 @@ final class Compat {
     throw new UnsupportedOperationException("Lucene70 doc values need Lucene 8's backward codecs");
   }
 
+  /** zstd stored fields are written with Lucene 9 only (l9_*zstd* cases). */
+  static Codec zstdCodec(String caseName) {
+    throw new UnsupportedOperationException("the zstd stored-fields codecs are built for Lucene 9");
+  }
+
+  static java.util.Map<String, Object> zstdReport(java.nio.file.Path index) {
+    throw new UnsupportedOperationException("the zstd stored-fields codecs are built for Lucene 9");
+  }
+
+  static String zstdStats() {
+    return "";
+  }
+
   static Document document(LeafReader reader, int docId) throws IOException {
     return reader.storedFields().document(docId);
   }

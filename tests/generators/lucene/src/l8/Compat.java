@@ -117,6 +117,19 @@ final class Compat {
     }
   }
 
+  /** zstd stored fields are written with Lucene 9 only (l9_*zstd* cases). */
+  static Codec zstdCodec(String caseName) {
+    throw new UnsupportedOperationException("the zstd stored-fields codecs are built for Lucene 9");
+  }
+
+  static java.util.Map<String, Object> zstdReport(java.nio.file.Path index) {
+    throw new UnsupportedOperationException("the zstd stored-fields codecs are built for Lucene 9");
+  }
+
+  static String zstdStats() {
+    return "";
+  }
+
   static Document document(LeafReader reader, int docId) throws IOException {
     return reader.document(docId);
   }

@@ -24,6 +24,20 @@ final class Compat {
     throw new UnsupportedOperationException("Lucene70 doc values need Lucene 8's backward codecs");
   }
 
+  /** zstd stored fields as Elasticsearch 8.14+ / OpenSearch custom-codecs write them (ZstdCodecs). */
+  static Codec zstdCodec(String caseName) {
+    return ZstdCodecs.forCase(caseName);
+  }
+
+  /** The zstd part of the summary (written after IndexWriter.close, before Dump). */
+  static java.util.Map<String, Object> zstdReport(java.nio.file.Path index) throws IOException {
+    return ZstdCodecs.report(index);
+  }
+
+  static String zstdStats() {
+    return ZstdCli.stats();
+  }
+
   static Document document(LeafReader reader, int docId) throws IOException {
     return reader.storedFields().document(docId);
   }
