@@ -50,17 +50,20 @@ pub fn decode_frame(src: &[u8], out: &mut [u8], dict: Option<&[u8]>) -> Result<(
             input.len()
         ));
     }
-    if let (Some(stored), Some(actual)) = (
+    check_content_checksum(&decoder)
+}
+
+/// Compares a finished frame's content checksum, when it has one, with the decoded bytes'.
+fn check_content_checksum(decoder: &FrameDecoder) -> Result<(), String> {
+    match (
         decoder.get_checksum_from_data(),
         decoder.get_calculated_checksum(),
     ) {
-        if stored != actual {
-            return Err(format!(
-                "zstd content checksum {actual:#010x} does not match the frame's {stored:#010x}"
-            ));
-        }
+        (Some(stored), Some(actual)) if stored != actual => Err(format!(
+            "zstd content checksum {actual:#010x} does not match the frame's {stored:#010x}"
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Decodes a stream of one or more whole frames of unknown decompressed length (OpenSearch's
@@ -80,16 +83,7 @@ pub fn decode_stream(src: &[u8]) -> Result<Vec<u8>, String> {
         decoder
             .read_to_end(&mut out)
             .map_err(|e| format!("zstd frame at byte {at}: {e}"))?;
-        if let (Some(stored), Some(actual)) = (
-            decoder.get_checksum_from_data(),
-            decoder.get_calculated_checksum(),
-        ) {
-            if stored != actual {
-                return Err(format!(
-                    "zstd frame at byte {at}: content checksum {actual:#010x} does not match the frame's {stored:#010x}"
-                ));
-            }
-        }
+        check_content_checksum(&decoder).map_err(|e| format!("zstd frame at byte {at}: {e}"))?;
     }
     Ok(out)
 }

@@ -119,14 +119,7 @@ pub fn lz4_with_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResul
     let dict_len = r.vint_len()?;
     let block_len = r.vint_len()?;
     let dict_clen = r.vint_len()?;
-    if dict_len > len {
-        return r.invalid(format!(
-            "LZ4 dictionary of {dict_len} byte(s) in a unit of {len}"
-        ));
-    }
-    if block_len == 0 && dict_len < len {
-        return r.invalid("LZ4 sub-block length 0");
-    }
+    check_dict_layout(&r, "LZ4", dict_len, block_len, len)?;
     let num_blocks = if dict_len < len {
         (len - dict_len).div_ceil(block_len)
     } else {
@@ -154,6 +147,27 @@ pub fn lz4_with_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResul
     Ok(r.position())
 }
 
+/// The header of a unit made of a dictionary and sub-blocks (the preset-dictionary formats and
+/// OpenSearch's zstd): the dictionary fits in the unit, and sub-blocks have a length if any
+/// bytes follow the dictionary.
+pub(super) fn check_dict_layout(
+    r: &ByteReader,
+    codec: &str,
+    dict_len: usize,
+    block_len: usize,
+    len: usize,
+) -> DecodeResult<()> {
+    if dict_len > len {
+        return r.invalid(format!(
+            "{codec} dictionary of {dict_len} byte(s) in a unit of {len}"
+        ));
+    }
+    if block_len == 0 && dict_len < len {
+        return r.invalid(format!("{codec} sub-block length 0"));
+    }
+    Ok(())
+}
+
 fn decode_block(src: &[u8], dst: &mut [u8], dict: &[u8], at: usize) -> DecodeResult<()> {
     let n = lz4_flex::block::decompress_into_with_dict(src, dst, dict).map_err(|e| {
         DecodeError::Invalid {
@@ -179,14 +193,7 @@ pub fn deflate_with_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeR
     let mut r = ByteReader::new(input, order);
     let dict_len = r.vint_len()?;
     let block_len = r.vint_len()?;
-    if dict_len > len {
-        return r.invalid(format!(
-            "DEFLATE dictionary of {dict_len} byte(s) in a unit of {len}"
-        ));
-    }
-    if block_len == 0 && dict_len < len {
-        return r.invalid("DEFLATE sub-block length 0");
-    }
+    check_dict_layout(&r, "DEFLATE", dict_len, block_len, len)?;
     let dict_clen = r.vint_len()?;
     if dict_clen == 0 {
         if dict_len != 0 {

@@ -15,6 +15,7 @@
 //! Both OpenSearch writers emit their length prefixes for an empty unit too, though their
 //! readers skip it; reading chunks one after another has to consume them.
 
+use super::compression::check_dict_layout;
 use crate::lucene::input::{ByteReader, DecodeError, DecodeResult, Endian};
 use crate::zstd::decode_frame;
 
@@ -54,14 +55,7 @@ pub fn os_dict(input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usiz
     let mut r = ByteReader::new(input, order);
     let dict_len = r.vint_len()?;
     let block_len = r.vint_len()?;
-    if dict_len > len {
-        return r.invalid(format!(
-            "zstd dictionary of {dict_len} byte(s) in a unit of {len}"
-        ));
-    }
-    if block_len == 0 && dict_len < len {
-        return r.invalid("zstd block length 0");
-    }
+    check_dict_layout(&r, "zstd", dict_len, block_len, len)?;
     // The dictionary is compressed on its own; an empty one is a bare VInt 0.
     let at = r.position();
     if r.vint_len()? == 0 {
