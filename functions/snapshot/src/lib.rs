@@ -24,4 +24,6 @@ pub use error::{Error, ErrorKind, Location, Result};
 pub use es::Document;
 pub use lucene::ReadOptions;
 pub use repo::{IndexMetadata, Repository, ShardSnapshot, Snapshot};
-pub use shard::{Position, ShardDocument, ShardDocumentRef, ShardReader, ShardStats};
+pub use shard::{
+    Position, ShardDocument, ShardDocumentRef, ShardEntryRef, ShardReader, ShardStats,
+};

@@ -281,7 +281,52 @@ impl ShardReader {
     /// Like [`ShardReader::next_document`], but lends the `_source` bytes from the decoded chunk
     /// instead of copying them.
     pub fn next_document_ref(&mut self) -> Result<Option<ShardDocumentRef<'_>>> {
-        let found = loop {
+        Ok(match self.advance(false)? {
+            Some(Found::Document {
+                doc,
+                id,
+                doc_type,
+                routing,
+                source,
+            }) => Some(self.lend(doc, id, doc_type, routing, source)),
+            Some(Found::WithoutSource { .. }) => unreachable!("skipped by advance"),
+            None => None,
+        })
+    }
+
+    /// Like [`ShardReader::next_document_ref`], but a live document without `_source` is
+    /// returned too (as [`ShardEntryRef::WithoutSource`]), so that a migration can name each
+    /// one it cannot send. It is counted in [`ShardReader::stats`] all the same.
+    pub fn next_entry_ref(&mut self) -> Result<Option<ShardEntryRef<'_>>> {
+        Ok(match self.advance(true)? {
+            Some(Found::Document {
+                doc,
+                id,
+                doc_type,
+                routing,
+                source,
+            }) => Some(ShardEntryRef::Document(
+                self.lend(doc, id, doc_type, routing, source),
+            )),
+            Some(Found::WithoutSource { doc, id }) => {
+                let (seg, _) = self.current.as_ref().expect("the document was found in it");
+                Some(ShardEntryRef::WithoutSource {
+                    id,
+                    next: Position {
+                        segment: seg.name().to_string(),
+                        doc: doc + 1,
+                        chunk: Some(seg.resume_point()),
+                    },
+                })
+            }
+            None => None,
+        })
+    }
+
+    /// Moves to the next live document with an `_id` (nested children are counted and passed
+    /// over; documents without `_source` too, unless `stop_without_source`).
+    fn advance(&mut self, stop_without_source: bool) -> Result<Option<Found>> {
+        loop {
             if self.current.is_none() {
                 if self.seg_index >= self.commit.segments.len() {
                     return Ok(None);
@@ -313,24 +358,44 @@ impl ShardReader {
                     doc_type,
                     routing,
                     source,
-                } => break (doc, id, doc_type, routing, source),
+                } => {
+                    return Ok(Some(Found::Document {
+                        doc,
+                        id,
+                        doc_type,
+                        routing,
+                        source,
+                    }))
+                }
                 Extracted::NestedChild => self.stats.nested_children += 1,
                 Extracted::NoSource { id } => {
                     self.stats.without_source += 1;
                     if self.stats.without_source_ids.len() < MAX_REPORTED_IDS {
-                        self.stats.without_source_ids.push(id);
+                        self.stats.without_source_ids.push(id.clone());
+                    }
+                    if stop_without_source {
+                        return Ok(Some(Found::WithoutSource { doc, id }));
                     }
                 }
             }
-        };
-        // Borrow the document again, now that no other path of the loop needs the reader.
-        let (doc, id, doc_type, routing, range) = found;
+        }
+    }
+
+    /// The document [`ShardReader::advance`] just found, its `_source` lent from the chunk.
+    fn lend(
+        &mut self,
+        doc: u32,
+        id: String,
+        doc_type: Option<String>,
+        routing: Option<String>,
+        range: std::ops::Range<usize>,
+    ) -> ShardDocumentRef<'_> {
         let (seg, _) = self.current.as_ref().expect("a document was found in it");
         let raw = seg.stored_fields().last().expect("the document just read");
         let source = &raw.bytes[range];
         self.stats.documents += 1;
         self.stats.source_bytes += source.len() as u64;
-        Ok(Some(ShardDocumentRef {
+        ShardDocumentRef {
             id,
             doc_type,
             routing,
@@ -338,8 +403,35 @@ impl ShardReader {
             segment: seg.name(),
             doc,
             resume: seg.resume_point(),
-        }))
+        }
     }
+}
+
+/// What [`ShardReader::advance`] stopped at (owned, so that the reader can be borrowed again).
+enum Found {
+    Document {
+        doc: u32,
+        id: String,
+        doc_type: Option<String>,
+        routing: Option<String>,
+        source: std::ops::Range<usize>,
+    },
+    WithoutSource {
+        doc: u32,
+        id: String,
+    },
+}
+
+/// A live document with an `_id`: one that can be migrated, or one whose `_source` is not in
+/// the snapshot (`_source` disabled, or synthetic) and so cannot be.
+#[derive(Debug)]
+pub enum ShardEntryRef<'a> {
+    Document(ShardDocumentRef<'a>),
+    WithoutSource {
+        id: String,
+        /// Where to resume to read the documents after this one.
+        next: Position,
+    },
 }
 
 /// A live document whose `_source` is borrowed from the reader.

@@ -232,6 +232,9 @@ pub struct SourceIndex {
     pub index: String,
     pub shards: u32,
     pub documents: u64,
+    /// Of `documents`, those whose `_source` is not in the snapshot: they cannot be migrated.
+    #[serde(default)]
+    pub without_source: u64,
 }
 
 /// An index whose counts differ; `target` is `None` when the target lacks the index.

@@ -81,6 +81,7 @@ pub fn count_source(
                 index: name,
                 shards: meta.number_of_shards,
                 documents: 0,
+                without_source: 0,
             },
         );
     }
@@ -88,7 +89,7 @@ pub fn count_source(
         .map_or(2, |n| n.get())
         .min(8);
     let next = AtomicUsize::new(0);
-    let counted: Vec<Result<(String, u64), snapshot::Error>> = std::thread::scope(|scope| {
+    let counted: Vec<Result<(String, ShardCount), snapshot::Error>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -108,18 +109,27 @@ pub fn count_source(
     });
     for c in counted {
         let (index, n) = c?;
-        indices.get_mut(&index).expect("listed above").documents += n;
+        let i = indices.get_mut(&index).expect("listed above");
+        i.documents += n.documents;
+        i.without_source += n.without_source;
     }
     Ok(indices.into_values().collect())
 }
 
-fn count_shard(snap: &Snapshot, index: &str, shard: u32) -> Result<u64, snapshot::Error> {
+struct ShardCount {
+    /// Live top-level documents, with or without `_source`.
+    documents: u64,
+    without_source: u64,
+}
+
+fn count_shard(snap: &Snapshot, index: &str, shard: u32) -> Result<ShardCount, snapshot::Error> {
     let mut reader = ShardReader::open(snap, index, shard, ReadOptions::default())?;
-    let mut n = 0;
-    while reader.next_document_ref()?.is_some() {
-        n += 1;
-    }
-    Ok(n)
+    while reader.next_document_ref()?.is_some() {}
+    let stats = reader.stats();
+    Ok(ShardCount {
+        documents: stats.documents + stats.without_source,
+        without_source: stats.without_source,
+    })
 }
 
 /// The indices whose counts differ.
@@ -193,6 +203,13 @@ pub fn render(
             source.len()
         );
     }
+    // Counted in the snapshot's documents, and never sent: say so beside the verdicts.
+    for s in source.iter().filter(|s| s.without_source > 0) {
+        out += &format!(
+            "NO SOURCE {}: {} of its {} documents have no _source in the snapshot (_source disabled, or synthetic _source) and cannot be migrated\n",
+            s.index, s.without_source, s.documents
+        );
+    }
     for m in mismatches {
         out += &match m.target {
             None => format!(
@@ -242,6 +259,7 @@ mod tests {
                 index: n.into(),
                 shards: 1,
                 documents: d,
+                without_source: if n == "b" { 1 } else { 0 },
             })
             .collect();
         let snap = SnapshotRef {
@@ -270,6 +288,11 @@ mod tests {
             ),
             "{text}"
         );
+        assert!(
+            text.contains("NO SOURCE b: 1 of its 5 documents have no _source"),
+            "{text}"
+        );
+        assert_eq!(text.matches("NO SOURCE").count(), 1, "{text}");
         assert!(!text.contains("MISMATCH a") && !text.contains("MISMATCH other"));
         assert_eq!(m.len(), 3);
         let all = [

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use snapshot::{Position, ShardReader};
+use snapshot::{Position, ShardEntryRef, ShardReader};
 use tokio::sync::mpsc;
 
 use crate::bulk::{prepare_source, BulkDoc, SourceProblem};
@@ -46,42 +46,52 @@ pub fn read_batches(
         if cancel.load(Ordering::Relaxed) {
             return;
         }
-        let doc = match reader.next_document_ref() {
-            Ok(Some(d)) => d,
+        match reader.next_entry_ref() {
+            Ok(Some(ShardEntryRef::Document(doc))) => {
+                batch.source_bytes += doc.source.len() as u64;
+                batch.end = doc.next_position();
+                match prepare_source(doc.source) {
+                    Ok((source, _changed)) => {
+                        bytes += source.len() + doc.id.len() + 64;
+                        batch.docs.push(BulkDoc {
+                            index: target_index.clone(),
+                            id: doc.id,
+                            routing: doc.routing,
+                            source,
+                        });
+                    }
+                    Err(problem) => batch.refused.push(refused(
+                        &target_index,
+                        doc.id,
+                        "unsupported_source",
+                        match problem {
+                            SourceProblem::UnsupportedContentType(t) => {
+                                format!("_source is {t}; only JSON and SMILE can be sent")
+                            }
+                            SourceProblem::BadSmile(e) => {
+                                format!("_source is SMILE that does not decode: {e}")
+                            }
+                        },
+                    )),
+                }
+            }
+            // Named and counted like a rejected document, never passed over in silence.
+            Ok(Some(ShardEntryRef::WithoutSource { id, next })) => {
+                batch.end = next;
+                batch.refused.push(refused(
+                    &target_index,
+                    id,
+                    "no_source",
+                    "the snapshot holds no _source for this document (_source disabled, or synthetic _source); it cannot be reindexed".into(),
+                ));
+            }
             Ok(None) => break,
             Err(e) => {
                 let _ = out.blocking_send(Err(e));
                 return;
             }
-        };
-        batch.source_bytes += doc.source.len() as u64;
-        batch.end = doc.next_position();
-        match prepare_source(doc.source) {
-            Ok((source, _changed)) => {
-                bytes += source.len() + doc.id.len() + 64;
-                batch.docs.push(BulkDoc {
-                    index: target_index.clone(),
-                    id: doc.id,
-                    routing: doc.routing,
-                    source,
-                });
-            }
-            Err(problem) => batch.refused.push(Rejection {
-                index: target_index.clone(),
-                id: doc.id,
-                status: 0,
-                error_type: Some("unsupported_source".into()),
-                reason: Some(match problem {
-                    SourceProblem::UnsupportedContentType(t) => {
-                        format!("_source is {t}; only JSON and SMILE can be sent")
-                    }
-                    SourceProblem::BadSmile(e) => {
-                        format!("_source is SMILE that does not decode: {e}")
-                    }
-                }),
-            }),
         }
-        if batch.docs.len() >= limits.max_docs || bytes >= limits.max_bytes {
+        if batch.docs.len() + batch.refused.len() >= limits.max_docs || bytes >= limits.max_bytes {
             seq += 1;
             let full = std::mem::replace(&mut batch, new_batch(seq));
             bytes = 0;
@@ -92,6 +102,17 @@ pub fn read_batches(
     }
     if !batch.docs.is_empty() || !batch.refused.is_empty() {
         let _ = out.blocking_send(Ok(batch));
+    }
+}
+
+/// A document refused before sending.
+fn refused(index: &str, id: String, error_type: &str, reason: String) -> Rejection {
+    Rejection {
+        index: index.to_string(),
+        id,
+        status: 0,
+        error_type: Some(error_type.into()),
+        reason: Some(reason),
     }
 }
 
