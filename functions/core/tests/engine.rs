@@ -716,3 +716,70 @@ async fn a_corrupt_blob_fails_only_its_shard() {
     let c = s.store.counters("bf").await.unwrap();
     assert_eq!((c.items_completed, c.items_failed), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_without_source_are_each_reported_and_the_others_arrive() {
+    // Lucene's own read-back of the index says which live documents have no `_source`.
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(lucene_data("l9_no_source").with_extension("expected.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let ids = |no_source: bool| -> HashSet<String> {
+        lines
+            .iter()
+            .filter(|l| l.get("no_source").is_some() == no_source)
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (without, with) = (ids(true), ids(false));
+    assert!(!without.is_empty() && !with.is_empty());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    let j = serde_json::json!({"properties": {}});
+    b.add_index("nosrc", &[lucene_data("l9_no_source")], vec![], j);
+    b.write_snapshot("snap").unwrap();
+    let s = setup(&root, "snap", FakeTarget::default(), false).await;
+    let (stop, summary) = engine(&s, "w1", |c| c.batch.max_docs = 100)
+        .run(no_shutdown())
+        .await
+        .unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+
+    let reports = s.reports.0.lock().unwrap().clone();
+    assert_eq!(reports.len(), without.len(), "each reported once");
+    assert!(reports.iter().all(|r| r.index == "nosrc"
+        && r.error_type.as_deref() == Some("no_source")
+        && r.reason.as_deref().is_some_and(|m| m.contains("_source"))));
+    let reported: HashSet<String> = reports.into_iter().map(|r| r.id).collect();
+    assert_eq!(reported, without);
+    let arrived: HashSet<String> = s
+        .target
+        .docs
+        .lock()
+        .unwrap()
+        .keys()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(arrived, with);
+    assert_eq!(summary.rejected, without.len() as u64);
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_completed, c.docs_done, c.docs_rejected),
+        (1, with.len() as u64, without.len() as u64)
+    );
+
+    // Validation counts them among the snapshot's documents, and says how many lack a source.
+    let repo = Repository::open(Arc::new(LocalDirectory::new(&root))).unwrap();
+    let counted =
+        backfill_core::control::validate::count_source(&repo.snapshot("snap").unwrap(), |_| true)
+            .unwrap();
+    assert_eq!(
+        (counted[0].documents, counted[0].without_source),
+        (lines.len() as u64, without.len() as u64)
+    );
+}

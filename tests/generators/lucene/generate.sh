@@ -13,7 +13,7 @@ CACHE="$ROOT/.cache/lucene-gen"
 OUT="$ROOT/tests/data/lucene"
 BUILD="$CACHE/build"
 
-ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
+ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_no_source l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
   l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
@@ -147,7 +147,7 @@ $PY - "$OUT" "${CASES[@]}" <<'EOF'
 import hashlib, json, os, sys
 out, cases = sys.argv[1], sys.argv[2:]
 for c in cases:
-    n = 0
+    n = no_source = 0
     with open(os.path.join(out, c + ".expected.ndjson"), encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
@@ -155,11 +155,16 @@ for c in cases:
             if d["source"] is not None:
                 json.loads(d["source"])
                 assert len(d["source"].encode("utf-8")) <= 65536
+            elif "no_source" in d:
+                assert d["no_source"] is True and len(d) == 6, d
+                no_source += 1
             else:
                 assert d["source_len"] > 65536 and len(d["source_sha256"]) == 64
             n += 1
     s = json.load(open(os.path.join(out, c + ".summary.json"), encoding="utf-8"))
     assert s["total_live_with_id"] == n, (c, s["total_live_with_id"], n)
+    # docs without _source: only where the summary counts them (l9_no_source)
+    assert s.get("total_live_without_source", 0) == no_source, (c, no_source)
     for seg in s["segments"]:
         assert seg["max_doc"] - seg["del_count"] - seg["soft_del_count"] == seg["live_docs"], seg["name"]
     print(f"{c}: {n} expected docs, {len(s['segments'])} segments")

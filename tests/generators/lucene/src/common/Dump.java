@@ -57,6 +57,7 @@ final class Dump {
     Map<String, Object> summary = new LinkedHashMap<>();
     Set<String> seen = new HashSet<>();
     long totalLiveWithId = 0;
+    long totalLiveWithoutSource = 0;
     long totalNested = 0;
 
     try (Directory dir = FSDirectory.open(ix.path)) {
@@ -100,7 +101,7 @@ final class Dump {
           LeafReader wl = wrappedByName.get(name);
           Bits liveDocs = wl == null ? null : wl.getLiveDocs();
           int maxDoc = sr.maxDoc();
-          int liveCount = 0, nested = 0, liveWithId = 0;
+          int liveCount = 0, nested = 0, liveWithId = 0, liveWithoutSource = 0;
           for (int d = 0; d < maxDoc; d++) {
             boolean isLive = wl != null && (liveDocs == null || liveDocs.get(d));
             if (!isLive) continue;
@@ -113,20 +114,22 @@ final class Dump {
               nested++;
               continue;
             }
-            if (srcRef == null) fail(name + " doc " + d + " is live with _id but no _source");
+            // only a case that wrote docs without _source on purpose may have them
+            if (srcRef == null && !ix.noSourceDocs) fail(name + " doc " + d + " is live with _id but no _source");
             byte[] idBytes = Arrays.copyOfRange(idRef.bytes, idRef.offset, idRef.offset + idRef.length);
             String id = EsIds.decode(idBytes, 0, idBytes.length);
             String written = ix.encodedToId.get(Json.hex(idBytes));
             if (written == null) fail("unknown _id bytes " + Json.hex(idBytes));
             if (!written.equals(id)) fail("decoded id " + id + " != written id " + written);
             if (!Arrays.equals(EsIds.encode(id), idBytes)) fail("re-encoding " + id + " differs");
-            byte[] source = Arrays.copyOfRange(srcRef.bytes, srcRef.offset, srcRef.offset + srcRef.length);
-            String text = Json.utf8Strict(source);
-            Json.validate(text);
+            byte[] source = srcRef == null ? null : Arrays.copyOfRange(srcRef.bytes, srcRef.offset, srcRef.offset + srcRef.length);
+            String text = source == null ? null : Json.utf8Strict(source);
+            if (text != null) Json.validate(text);
             String routing = doc.get("_routing");
 
             EsIndex.Model m = ix.live.get(id);
             if (m == null) fail("live doc " + id + " in " + name + " is not live in the model");
+            // "no _source" is a value too: null in the model must be null in the index, and the reverse
             if (!Arrays.equals(m.source, source)) fail("source of " + id + " differs from the model");
             if (m.routing == null ? routing != null : !m.routing.equals(routing)) fail("routing of " + id + " differs");
             if (!seen.add(id)) fail("id " + id + " is live twice");
@@ -135,7 +138,10 @@ final class Dump {
             line.append("{\"segment\":").append(Json.str(name)).append(",\"docid\":").append(d)
                 .append(",\"id\":").append(Json.str(id))
                 .append(",\"routing\":").append(routing == null ? "null" : Json.str(routing));
-            if (source.length > INLINE_SOURCE_MAX) {
+            if (source == null) {
+              line.append(",\"source\":null,\"no_source\":true");
+              liveWithoutSource++;
+            } else if (source.length > INLINE_SOURCE_MAX) {
               line.append(",\"source\":null,\"source_len\":").append(source.length)
                   .append(",\"source_sha256\":").append(Json.str(Json.sha256(source)));
             } else {
@@ -153,6 +159,7 @@ final class Dump {
           }
           if (sci.info.maxDoc() != maxDoc) fail("maxDoc mismatch");
           totalLiveWithId += liveWithId;
+          totalLiveWithoutSource += liveWithoutSource;
           totalNested += nested;
 
           Map<String, Object> seg = new LinkedHashMap<>();
@@ -165,6 +172,8 @@ final class Dump {
           seg.put("live_docs", liveCount);
           seg.put("nested_children", nested);
           seg.put("live_with_id", liveWithId);
+          // only in the case that has such docs, so that the other summaries stay as they are
+          if (ix.noSourceDocs) seg.put("live_without_source", liveWithoutSource);
           seg.put("files", new ArrayList<>(new TreeSet<>(sci.files())));
           String mode = null;
           for (Map.Entry<String, String> e : sci.info.getAttributes().entrySet()) {
@@ -195,13 +204,15 @@ final class Dump {
       fail("ids live in the model but not in the index: " + missing);
     }
     if (totalNested != ix.nestedChildren) fail("nested children: index " + totalNested + ", model " + ix.nestedChildren);
-    summary.put("total_live_with_id", totalLiveWithId);
+    summary.put("total_live_with_id", totalLiveWithId);  // with or without _source
+    if (ix.noSourceDocs) summary.put("total_live_without_source", totalLiveWithoutSource);
     summary.put("total_nested_children", totalNested);
     summary.putAll(extras);
 
     Files.write(outRoot.resolve(caseName + ".expected.ndjson"), ndjson.toString().getBytes(StandardCharsets.UTF_8));
     Files.write(outRoot.resolve(caseName + ".summary.json"), Json.write(summary).getBytes(StandardCharsets.UTF_8));
-    System.out.println(caseName + ": " + totalLiveWithId + " live docs with _id, " + totalNested + " nested children");
+    System.out.println(caseName + ": " + totalLiveWithId + " live docs with _id"
+        + (ix.noSourceDocs ? " (" + totalLiveWithoutSource + " without _source)" : "") + ", " + totalNested + " nested children");
   }
 
   /** Lucene's own CheckIndex (checksums, postings, doc values, stored fields) must find nothing. */

@@ -69,6 +69,7 @@ final class EsIndex implements AutoCloseable {
   }
 
   static final class Model {
+    /** null: the doc was written without `_source` (only with {@link #noSourceDocs}). */
     final byte[] source;
     final String routing;
 
@@ -101,6 +102,11 @@ final class EsIndex implements AutoCloseable {
    * whose name hashes before `__soft_deletes` in Lucene 8's flush order.
    */
   boolean countryField = false;
+  /**
+   * l9_no_source only: docs may be written without a `_source` stored field (source null), as ES does
+   * with `_source.enabled: false` or synthetic source. Every other case must never write one.
+   */
+  boolean noSourceDocs = false;
   int nestedChildren = 0;
 
   /**
@@ -181,7 +187,11 @@ final class EsIndex implements AutoCloseable {
   private Document esDoc(byte[] idBytes, String routing, byte[] source, Sources.Attrs a, long seq, long version) {
     Document d = new Document();
     d.add(new Field("_id", new BytesRef(idBytes), ID_TYPE));
-    d.add(new StoredField("_source", source));
+    if (source != null) {
+      d.add(new StoredField("_source", source));
+    } else if (!noSourceDocs) {
+      throw new IllegalStateException(caseName + ": a doc without _source is not allowed in this case");
+    }
     if (routing != null) d.add(new StringField("_routing", routing, Field.Store.YES));
     addSeq(d, seq);
     d.add(new NumericDocValuesField("_version", version));
@@ -262,9 +272,14 @@ final class EsIndex implements AutoCloseable {
 
   /** Indexes a small random document with a new id. */
   String indexSmall(String id) throws IOException {
+    return indexSmall(id, true);
+  }
+
+  /** withSource false: the same document without `_source` (no random draw for a body). */
+  String indexSmall(String id, boolean withSource) throws IOException {
     Sources.Attrs a = nextAttrs(rnd.nextInt(4) == 0);
     String routing = maybeRouting();
-    index(id, routing, nextSmallSource(a), a);
+    index(id, routing, withSource ? nextSmallSource(a) : null, a);
     return id;
   }
 
@@ -286,8 +301,13 @@ final class EsIndex implements AutoCloseable {
   }
 
   void updateSmall(String id) throws IOException {
+    updateSmall(id, true);
+  }
+
+  /** withSource false: the new version has no `_source`. */
+  void updateSmall(String id, boolean withSource) throws IOException {
     Sources.Attrs a = nextAttrs(rnd.nextInt(3) == 0);
-    update(id, nextSmallSource(a));
+    update(id, withSource ? nextSmallSource(a) : null);
   }
 
   /** ES delete: a soft update with a tombstone that is itself soft-deleted from birth. */
@@ -316,10 +336,15 @@ final class EsIndex implements AutoCloseable {
 
   /** A nested-like block: children without `_id`/`_source`, then the parent. */
   void nestedBlock(String id, int children) throws IOException {
+    nestedBlock(id, children, true);
+  }
+
+  /** withSource false: the parent has no `_source` either. */
+  void nestedBlock(String id, int children, boolean withSource) throws IOException {
     if (versions.containsKey(id)) throw new IllegalStateException("nested parent id reused: " + id);
     Sources.Attrs a = nextAttrs(false);
     String routing = maybeRouting();
-    byte[] source = nextSmallSource(a);
+    byte[] source = withSource ? nextSmallSource(a) : null;
     byte[] idb = encodeId(id);
     long seq = seqNo++;
     List<Document> block = new ArrayList<>();

@@ -65,6 +65,11 @@ public final class Gen {
         ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
         mixed(ix, 3 * 1024 * 1024, true);
         break;
+      case "l9_no_source":
+        ix = new EsIndex(caseName, indexPath, Compat.codec(false), seed, null, false);
+        ix.noSourceDocs = true;
+        noSource(ix);
+        break;
       case "l9_best_compression_large":
         ix = new EsIndex(caseName, indexPath, Compat.codec(true), seed, null, false);
         large(ix, new int[] {10, 1024, 100 * 1024, 1024 * 1024, 5 * 1024 * 1024, 20 * 1024 * 1024});
@@ -219,6 +224,71 @@ public final class Gen {
       ix.indexSmall(ix.freshAutoId());
       ix.commit();
     }
+  }
+
+  /**
+   * Docs without a `_source` stored field (ES `_source.enabled: false` or synthetic source: `_id` and
+   * `_routing` are still stored) right next to docs with one. _0 (not compound): every third doc has
+   * no _source, nested parents with and without. _1 (compound): no doc has _source; it soft-updates
+   * and tombstones _0 docs of both kinds (a dv update generation of _0). Then hard deletes (.liv on
+   * _0 and _1). _2 (not compound): every doc has _source; it gives some no-source ids a _source again
+   * (dv update generations of _0 and _1).
+   */
+  static void noSource(EsIndex ix) throws IOException {
+    Random r = ix.rnd;
+    Iterator<String> specials = Sources.specialIds().iterator();
+
+    ix.compound(false);
+    List<String> src0 = new ArrayList<>(), noSrc0 = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      String id = i % 20 == 0 && specials.hasNext() ? specials.next() : i % 2 == 0 ? ix.freshAutoId() : Integer.toString(600000 + i);
+      boolean withSource = i % 3 != 2;
+      (withSource ? src0 : noSrc0).add(ix.indexSmall(id, withSource));
+      if (i == 100) ix.nestedBlock("nested-src-0", 2, true);
+      if (i == 200) ix.nestedBlock("nested-nosrc-0", 3, false);
+      if (i == 300) ix.nestedBlock(ix.freshAutoId(), 1, false);
+      if (i == 400) ix.nestedBlock(ix.freshEscapedId(), 2, true);
+    }
+    ix.commit();
+
+    ix.compound(true);
+    List<String> noSrc1 = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      String id = i % 50 == 0 && specials.hasNext() ? specials.next() : i % 3 == 0 ? ix.freshEscapedId() : ix.freshAutoId();
+      noSrc1.add(ix.indexSmall(id, false));
+      if (i == 150) ix.nestedBlock("nested-nosrc-1", 2, false);
+    }
+    if (specials.hasNext()) throw new IllegalStateException("special ids left over");
+    Collections.shuffle(src0, r);
+    Collections.shuffle(noSrc0, r);
+    // new versions without _source (here every doc lacks it), old versions soft-deleted in _0
+    for (int k = 0; k < 10; k++) ix.updateSmall(noSrc0.get(k), false);
+    for (int k = 0; k < 10; k++) ix.updateSmall(src0.get(k), false);
+    for (int k = 10; k < 18; k++) ix.deleteWithTombstone(noSrc0.get(k));
+    for (int k = 10; k < 14; k++) ix.deleteWithTombstone(src0.get(k));
+    ix.updateSmall(noSrc1.get(1), false);    // its older version is still in the indexing buffer
+    ix.deleteWithTombstone(noSrc1.get(2));  // same
+    ix.primaryTerm = 2;
+    ix.commit();
+    ix.hardDelete(noSrc0.get(0));   // updated: old version in _0 (soft-deleted) and new one in _1
+    ix.hardDelete(noSrc0.get(20));  // live _0 docs of both kinds
+    ix.hardDelete(noSrc0.get(21));
+    ix.hardDelete(src0.get(20));
+    ix.hardDelete(noSrc1.get(10));  // live _1 docs
+    ix.hardDelete(noSrc1.get(11));
+    ix.commit();
+
+    ix.compound(false);
+    List<String> src2 = new ArrayList<>();
+    for (int i = 0; i < 300; i++) src2.add(ix.indexSmall(i % 4 == 0 ? "0" + (70000 + i) : ix.freshAutoId(), true));
+    ix.nestedBlock(ix.freshAutoId(), 2, true);
+    // no-source ids get a _source again: their old versions in _0 and _1 are soft-deleted
+    for (int k = 30; k < 36; k++) ix.updateSmall(noSrc1.get(k), true);
+    for (int k = 30; k < 34; k++) ix.updateSmall(noSrc0.get(k), true);
+    ix.updateSmall(noSrc0.get(1), true);   // replaces its no-source update in _1
+    ix.indexSmall(noSrc0.get(10), true);   // tombstoned in _1, indexed again
+    ix.hardDelete(src2.get(5));            // still buffered
+    ix.commit();
   }
 
   /**
