@@ -33,6 +33,20 @@ pub struct WriteOptions {
     /// Seeds the uuids and a synthetic clock, so the same inputs give the same bytes.
     /// `None`: random uuids and the real clock.
     pub seed: Option<u64>,
+    /// OpenSearch 2.17+ hashed shard paths; `None`: the fixed `indices/<id>/<shard>/`.
+    pub hashed_shard_paths: Option<HashedShardPaths>,
+}
+
+/// Shard blobs under `<hash>/indices/<id>/<shard>/` with `index-N` recording the path type and
+/// `snapshot_shard_paths/snapshot_path_<id>.<name>.<shards>.<type>.1` listing the folders, as
+/// OpenSearch writes them. The hash is a stand-in (readers take the folders from the list).
+#[derive(Debug, Clone)]
+pub struct HashedShardPaths {
+    /// 1 HASHED_PREFIX, 2 HASHED_INFIX.
+    pub path_type: i64,
+    /// What each listed folder starts with: a repository `base_path` (with its `/`), which
+    /// OpenSearch includes since its paths are relative to the blob store's root.
+    pub listed_prefix: String,
 }
 
 impl Default for WriteOptions {
@@ -44,6 +58,7 @@ impl Default for WriteOptions {
             es_version_id: 7_100_299,
             written_by: None,
             seed: None,
+            hashed_shard_paths: None,
         }
     }
 }
@@ -280,6 +295,28 @@ impl RepoBuilder {
         for shard in 0..self.indices[i].shards.len() {
             shards.push(self.write_shard(i, shard, snapshot, uuid)?);
         }
+        if let Some(h) = &self.opts.hashed_shard_paths {
+            let index = &self.indices[i];
+            let paths: Vec<serde_json::Value> = (0..index.shards.len())
+                .map(|s| format!("{}{}/", h.listed_prefix, self.shard_dir(&index.id, s)).into())
+                .collect();
+            let list = serde_json::json!({
+                "indexId": index.id,
+                "indexName": index.name,
+                "number_of_shards": index.shards.len(),
+                "shard_path_type": h.path_type,
+                "shard_path_hash_algorithm": 1,
+                "paths": paths,
+            });
+            let name = format!(
+                "snapshot_shard_paths/snapshot_path_{}.{}.{}.{}.1",
+                index.id,
+                index.name,
+                index.shards.len(),
+                h.path_type
+            );
+            self.put_blob(&name, list.to_string().as_bytes())?;
+        }
         let index = &mut self.indices[i];
         index.snapshot_uuids.push(uuid.to_string());
         let written = IndexWritten {
@@ -301,7 +338,7 @@ impl RepoBuilder {
     ) -> Result<ShardWritten, Error> {
         let start_time = self.now_ms();
         let index_id = self.indices[i].id.clone();
-        let dir = format!("indices/{index_id}/{shard}");
+        let dir = self.shard_dir(&index_id, shard);
         let commit = lucene::read_commit(&self.indices[i].shards[shard])?;
         let part_size = self
             .opts
@@ -406,6 +443,11 @@ impl RepoBuilder {
                     .iter()
                     .map(|s| s.generation.clone().unwrap_or_else(|| "_new".into()))
                     .collect(),
+                shard_path_type: self
+                    .opts
+                    .hashed_shard_paths
+                    .as_ref()
+                    .map_or(0, |h| h.path_type),
             })
             .collect();
         let data = metadata::repository_data(&self.snapshots, &indices, &self.identifiers);
@@ -414,6 +456,17 @@ impl RepoBuilder {
             blobfmt::json_text(&data).as_bytes(),
         )?;
         self.put_blob("index.latest", &(generation as i64).to_be_bytes())
+    }
+
+    /// The folder of a shard's blobs.
+    fn shard_dir(&self, index_id: &str, shard: usize) -> String {
+        match &self.opts.hashed_shard_paths {
+            None => format!("indices/{index_id}/{shard}"),
+            Some(_) => {
+                let hash = crc32fast::hash(format!("{index_id}/{shard}").as_bytes());
+                format!("H{hash:08x}/indices/{index_id}/{shard}")
+            }
+        }
     }
 
     fn put_blob(&self, rel: &str, bytes: &[u8]) -> Result<(), Error> {

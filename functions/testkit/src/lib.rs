@@ -29,7 +29,9 @@ pub mod lucene;
 pub mod metadata;
 
 pub use blobfmt::MetadataCompression;
-pub use builder::{IndexWritten, RepoBuilder, ShardWritten, SnapshotWritten, WriteOptions};
+pub use builder::{
+    HashedShardPaths, IndexWritten, RepoBuilder, ShardWritten, SnapshotWritten, WriteOptions,
+};
 pub use metadata::FileInfo;
 
 #[derive(Debug, thiserror::Error)]

@@ -277,6 +277,8 @@ pub struct RepoIndex {
     pub id: String,
     pub snapshots: Vec<String>,
     pub shard_generations: Vec<String>,
+    /// OpenSearch ≥ 2.17: 0 fixed shard paths, 1 HASHED_PREFIX, 2 HASHED_INFIX.
+    pub shard_path_type: i64,
 }
 
 /// The root `index-N` document (RepositoryData), written as plain JSON.
@@ -303,11 +305,15 @@ pub fn repository_data(
     let indices = indices
         .iter()
         .map(|i| {
-            let entry = obj(vec![
+            let mut fields = vec![
                 ("id", text(&i.id)),
                 ("snapshots", strings(&i.snapshots)),
                 ("shard_generations", strings(&i.shard_generations)),
-            ]);
+            ];
+            if i.shard_path_type != 0 {
+                fields.push(("shard_path_type", Node::Int(i.shard_path_type)));
+            }
+            let entry = obj(fields);
             (i.name.clone(), entry)
         })
         .collect();

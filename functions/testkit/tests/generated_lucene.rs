@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use snapshot::lucene::Directory;
 use snapshot::{LocalDirectory, Location, ReadOptions, Repository, ShardReader, ShardStats};
-use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
+use snapshot_testkit::{HashedShardPaths, MetadataCompression, RepoBuilder, WriteOptions};
 
 const CASES: [&str; 14] = [
     "l8_fast",
@@ -252,10 +252,15 @@ fn generated_indexes_wrapped_into_repositories_read_back_exactly() {
             es_version_id: 6_082_399,
             ..WriteOptions::default()
         },
-        // OpenSearch 2.10+ with `compression_type: zstd`, and small parts: a stored-fields
-        // chunk (up to 80 KiB) spans several part blobs.
+        // OpenSearch 2.17+ with `compression_type: zstd`, hashed shard paths (HASHED_INFIX
+        // under a base path) and small parts: a stored-fields chunk (up to 80 KiB) spans
+        // several part blobs.
         WriteOptions {
             compress: MetadataCompression::Zstd,
+            hashed_shard_paths: Some(HashedShardPaths {
+                path_type: 2,
+                listed_prefix: "backups/os/".into(),
+            }),
             part_size: Some(16 * 1024),
             ..WriteOptions::default()
         },

@@ -467,3 +467,61 @@ fn make_repo_writes_a_repository() {
     let stdout = String::from_utf8_lossy(&status.stdout);
     assert!(stdout.contains("uploaded 0"), "{stdout}");
 }
+
+#[test]
+fn hashed_shard_paths_are_found_through_their_list_and_a_missing_list_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = project_dir().join("tests/data/lucene");
+    let opts = WriteOptions {
+        seed: Some(3),
+        hashed_shard_paths: Some(snapshot_testkit::HashedShardPaths {
+            path_type: 1,
+            listed_prefix: String::new(),
+        }),
+        ..WriteOptions::default()
+    };
+    let mut repo = RepoBuilder::new(tmp.path(), opts);
+    repo.add_index("hashed", &[data.join("l8_fast")], vec![], Value::Null);
+    let written = repo.write_snapshot("s").unwrap();
+    let id = written.indices[0].id.clone();
+    // Nothing under the fixed path: the shard is only where the list says.
+    assert!(!tmp.path().join("indices").join(&id).join("0").exists());
+
+    let open = || {
+        let r = snapshot::Repository::open(std::sync::Arc::new(snapshot::LocalDirectory::new(
+            tmp.path(),
+        )))
+        .unwrap();
+        let snap = r.snapshot("s").unwrap();
+        let meta = snap.index("hashed").unwrap();
+        snap.shard(&meta, 0)
+    };
+    let shard = open().unwrap();
+    assert!(
+        shard.folder.ends_with(&format!("/indices/{id}/0")),
+        "{}",
+        shard.folder
+    );
+    assert!(!shard.folder.starts_with("indices/"), "{}", shard.folder);
+
+    // HASHED_PREFIX under a base path: the listed folder lies outside the repository.
+    let list = only_file(&tmp.path().join("snapshot_shard_paths"), "snapshot_path_");
+    let text = fs::read_to_string(&list).unwrap();
+    fs::write(
+        &list,
+        text.replace("\"H", "\"elsewhere/H")
+            .replace("/indices", "/base/indices"),
+    )
+    .unwrap();
+    let e = open().unwrap_err();
+    assert!(e.to_string().contains("outside the base path"), "{e}");
+
+    fs::remove_file(&list).unwrap();
+    let e = open().unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("no shard paths for index id {id}")),
+        "{msg}"
+    );
+    assert!(msg.contains("hashed"), "{msg}");
+}

@@ -7,6 +7,7 @@
 pub mod blob_format;
 pub mod node;
 pub mod repository_data;
+mod shard_paths;
 pub mod smile;
 
 use std::sync::Arc;
@@ -279,32 +280,14 @@ impl Snapshot {
                 },
             ));
         }
-        if index.shard_path_type != 0 {
-            return Err(Error::new(
-                loc,
-                ErrorKind::Unsupported(format!(
-                    "hashed shard paths (OpenSearch snapshot.shard_path_type {}) are not supported",
-                    index.shard_path_type
-                )),
-            ));
-        }
-        let dir = format!("indices/{}/{shard}", index.repository_id);
-        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
-        let root = match self.repo.read_metadata(&loc, &path, "snapshot") {
-            Err(e) if matches!(e.kind, ErrorKind::Blob(BlobError::NotFound { .. })) => {
-                let shallow = format!("{dir}/shallow-snap-{}.dat", self.entry.uuid);
-                if self.repo.store.read_range(&shallow, 0, 1).is_ok() {
-                    return Err(Error::new(
-                        loc,
-                        ErrorKind::Unsupported(
-                            "an OpenSearch shallow (remote-store) snapshot: the shard's data is not in this repository".into(),
-                        ),
-                    ));
-                }
-                return Err(e);
-            }
-            other => other?,
+        let (dir, root) = if index.shard_path_type == 0 {
+            let dir = format!("indices/{}/{shard}", index.repository_id);
+            let root = self.shard_metadata(&loc, &dir)?;
+            (dir, root)
+        } else {
+            self.hashed_shard_metadata(&loc, index, shard)?
         };
+        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
         ShardSnapshot::from_node(index.name.clone(), shard, dir, &root).map_err(|e| {
             Error::new(
                 Location {
@@ -314,6 +297,58 @@ impl Snapshot {
                 ErrorKind::Corrupt(e),
             )
         })
+    }
+
+    /// A shard's `snap-<uuid>.dat` in the folder `dir`.
+    fn shard_metadata(&self, loc: &Location, dir: &str) -> Result<Node> {
+        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
+        match self.repo.read_metadata(loc, &path, "snapshot") {
+            Err(e) if matches!(e.kind, ErrorKind::Blob(BlobError::NotFound { .. })) => {
+                let shallow = format!("{dir}/shallow-snap-{}.dat", self.entry.uuid);
+                if self.repo.store.read_range(&shallow, 0, 1).is_ok() {
+                    return Err(Error::new(
+                        loc.clone(),
+                        ErrorKind::Unsupported(
+                            "an OpenSearch shallow (remote-store) snapshot: the shard's data is not in this repository".into(),
+                        ),
+                    ));
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// The folder and `snap-<uuid>.dat` of a shard snapshotted with hashed shard paths: the
+    /// first of the listed path's candidates that holds the shard's metadata.
+    fn hashed_shard_metadata(
+        &self,
+        loc: &Location,
+        index: &IndexMetadata,
+        shard: u32,
+    ) -> Result<(String, Node)> {
+        let dirs = shard_paths::hashed_shard_dirs(
+            self.repo.store.as_ref(),
+            loc,
+            &index.repository_id,
+            shard,
+            index.shard_path_type,
+        )?;
+        for dir in &dirs {
+            match self.shard_metadata(loc, dir) {
+                Err(e) if matches!(e.kind, ErrorKind::Blob(BlobError::NotFound { .. })) => {}
+                other => return Ok((dir.clone(), other?)),
+            }
+        }
+        Err(Error::new(
+            loc.clone(),
+            ErrorKind::Unsupported(format!(
+                "hashed shard paths (OpenSearch shard_path_type {}): no snap-{}.dat under {} inside this repository; with HASHED_PREFIX and a repository base_path the shard's blobs lie outside the base path",
+                index.shard_path_type,
+                self.entry.uuid,
+                dirs[0]
+            )),
+        ))
     }
 
     /// The Lucene files of one shard, read straight from the repository's blobs.

@@ -72,6 +72,7 @@ fn main() -> Result<()> {
         es_version_id: args.es_version_id,
         written_by: args.written_by.clone(),
         seed: args.seed,
+        hashed_shard_paths: None,
     };
     let mut repo = RepoBuilder::new(&args.out, opts);
     for spec in &args.indices {
