@@ -282,13 +282,7 @@ impl ShardReader {
     /// instead of copying them.
     pub fn next_document_ref(&mut self) -> Result<Option<ShardDocumentRef<'_>>> {
         Ok(match self.advance(false)? {
-            Some(Found::Document {
-                doc,
-                id,
-                doc_type,
-                routing,
-                source,
-            }) => Some(self.lend(doc, id, doc_type, routing, source)),
+            Some(Found::Document(d)) => Some(self.lend(d)),
             Some(Found::WithoutSource { .. }) => unreachable!("skipped by advance"),
             None => None,
         })
@@ -299,15 +293,7 @@ impl ShardReader {
     /// one it cannot send. It is counted in [`ShardReader::stats`] all the same.
     pub fn next_entry_ref(&mut self) -> Result<Option<ShardEntryRef<'_>>> {
         Ok(match self.advance(true)? {
-            Some(Found::Document {
-                doc,
-                id,
-                doc_type,
-                routing,
-                source,
-            }) => Some(ShardEntryRef::Document(
-                self.lend(doc, id, doc_type, routing, source),
-            )),
+            Some(Found::Document(d)) => Some(ShardEntryRef::Document(self.lend(d))),
             Some(Found::WithoutSource { doc, id }) => {
                 let (seg, _) = self.current.as_ref().expect("the document was found in it");
                 Some(ShardEntryRef::WithoutSource {
@@ -359,13 +345,13 @@ impl ShardReader {
                     routing,
                     source,
                 } => {
-                    return Ok(Some(Found::Document {
+                    return Ok(Some(Found::Document(FoundDocument {
                         doc,
                         id,
                         doc_type,
                         routing,
                         source,
-                    }))
+                    })))
                 }
                 Extracted::NestedChild => self.stats.nested_children += 1,
                 Extracted::NoSource { id } => {
@@ -382,14 +368,14 @@ impl ShardReader {
     }
 
     /// The document [`ShardReader::advance`] just found, its `_source` lent from the chunk.
-    fn lend(
-        &mut self,
-        doc: u32,
-        id: String,
-        doc_type: Option<String>,
-        routing: Option<String>,
-        range: std::ops::Range<usize>,
-    ) -> ShardDocumentRef<'_> {
+    fn lend(&mut self, found: FoundDocument) -> ShardDocumentRef<'_> {
+        let FoundDocument {
+            doc,
+            id,
+            doc_type,
+            routing,
+            source: range,
+        } = found;
         let (seg, _) = self.current.as_ref().expect("a document was found in it");
         let raw = seg.stored_fields().last().expect("the document just read");
         let source = &raw.bytes[range];
@@ -409,17 +395,17 @@ impl ShardReader {
 
 /// What [`ShardReader::advance`] stopped at (owned, so that the reader can be borrowed again).
 enum Found {
-    Document {
-        doc: u32,
-        id: String,
-        doc_type: Option<String>,
-        routing: Option<String>,
-        source: std::ops::Range<usize>,
-    },
-    WithoutSource {
-        doc: u32,
-        id: String,
-    },
+    Document(FoundDocument),
+    WithoutSource { doc: u32, id: String },
+}
+
+/// A document with its `_source` as a range of the current chunk.
+struct FoundDocument {
+    doc: u32,
+    id: String,
+    doc_type: Option<String>,
+    routing: Option<String>,
+    source: std::ops::Range<usize>,
 }
 
 /// A live document with an `_id`: one that can be migrated, or one whose `_source` is not in
