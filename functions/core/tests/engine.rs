@@ -744,11 +744,24 @@ async fn documents_without_source_are_each_reported_and_the_others_arrive() {
     b.add_index("nosrc", &[lucene_data("l9_no_source")], vec![], j);
     b.write_snapshot("snap").unwrap();
     let s = setup(&root, "snap", FakeTarget::default(), false).await;
-    let (stop, summary) = engine(&s, "w1", |c| c.batch.max_docs = 100)
-        .run(no_shutdown())
-        .await
-        .unwrap();
+    let rejected_metric = Arc::new(RejectedMetric::default());
+    let mut cfg = EngineConfig::new("bf", "w1");
+    cfg.batch.max_docs = 100;
+    let engine = Engine::new(
+        cfg,
+        s.store.clone(),
+        s.target.clone(),
+        Arc::new(LocalSnapshots),
+        s.reports.clone(),
+        rejected_metric.clone(),
+    );
+    let (stop, summary) = engine.run(no_shutdown()).await.unwrap();
     assert_eq!(stop, Stop::NoWorkLeft);
+    assert_eq!(
+        rejected_metric.0.load(Ordering::SeqCst),
+        without.len() as u64,
+        "the DocumentsRejected metric counts them"
+    );
 
     let reports = s.reports.0.lock().unwrap().clone();
     assert_eq!(reports.len(), without.len(), "each reported once");
@@ -782,4 +795,16 @@ async fn documents_without_source_are_each_reported_and_the_others_arrive() {
         (counted[0].documents, counted[0].without_source),
         (lines.len() as u64, without.len() as u64)
     );
+}
+
+/// Adds up the `DocumentsRejected` events a worker records.
+#[derive(Default)]
+struct RejectedMetric(AtomicU64);
+
+impl backfill_core::worker::Metrics for RejectedMetric {
+    fn record(&self, event: backfill_core::worker::Event) {
+        if let backfill_core::worker::Event::DocumentsRejected { count } = event {
+            self.0.fetch_add(count, Ordering::SeqCst);
+        }
+    }
 }

@@ -189,7 +189,7 @@ impl Engine {
                     in_flight -= 1;
                     match result {
                         Ok(sent) => {
-                            self.report(&sent);
+                            self.report(&sent, refused.len());
                             finished.insert(seq, (end, sent, refused));
                         }
                         Err(e) => {
@@ -303,7 +303,9 @@ impl Engine {
         });
     }
 
-    fn report(&self, sent: &Sent) {
+    /// Metrics of an acknowledged batch; `refused` documents were never sent (no `_source`,
+    /// a body that cannot be sent) and count as rejected like the target's rejections.
+    fn report(&self, sent: &Sent, refused: usize) {
         self.metrics.record(Event::DocumentsIndexed {
             docs: sent.indexed,
             bytes: sent.indexed_bytes,
@@ -321,9 +323,10 @@ impl Engine {
         for _ in 0..sent.throttled {
             self.metrics.record(Event::Throttled);
         }
-        if !sent.rejected.is_empty() {
+        let rejected = sent.rejected.len() + refused;
+        if rejected > 0 {
             self.metrics.record(Event::DocumentsRejected {
-                count: sent.rejected.len() as u64,
+                count: rejected as u64,
             });
         }
     }
