@@ -8,8 +8,21 @@ use ruzstd::io::Read;
 /// Decodes `src`, which must be exactly one zstd frame, into `out`, which it must fill exactly.
 /// `dict` is a raw-content dictionary.
 pub fn decode_frame(src: &[u8], out: &mut [u8], dict: Option<&[u8]>) -> Result<(), String> {
+    // One decoder per thread: `reset` clears its state and keeps its buffers, where a new
+    // decoder per frame would have the allocator map and unmap them for every chunk.
+    thread_local! {
+        static DECODER: std::cell::RefCell<FrameDecoder> = std::cell::RefCell::new(FrameDecoder::new());
+    }
+    DECODER.with(|d| decode_frame_with(&mut d.borrow_mut(), src, out, dict))
+}
+
+fn decode_frame_with(
+    decoder: &mut FrameDecoder,
+    src: &[u8],
+    out: &mut [u8],
+    dict: Option<&[u8]>,
+) -> Result<(), String> {
     let mut input = src;
-    let mut decoder = FrameDecoder::new();
     decoder
         .reset(&mut input)
         .map_err(|e| format!("zstd frame header: {e}"))?;
@@ -50,7 +63,7 @@ pub fn decode_frame(src: &[u8], out: &mut [u8], dict: Option<&[u8]>) -> Result<(
             input.len()
         ));
     }
-    check_content_checksum(&decoder)
+    check_content_checksum(decoder)
 }
 
 /// Compares a finished frame's content checksum, when it has one, with the decoded bytes'.
