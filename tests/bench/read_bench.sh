@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The read-path benchmark (`make bench`); not a test, and not part of `make test`.
 #
-# 1. Writes a large Elasticsearch-shaped Lucene 9.8 index with real Lucene (LZ4 and DEFLATE
-#    variants, ~2.4 KB documents; cached under .cache/bench), wraps each into a snapshot repository.
-# 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS.
+# 1. Writes a large Elasticsearch-shaped Lucene 9.8 index with real Lucene in three stored-fields
+#    variants of the same ~2.4 KB documents: LZ4 (`fast`), DEFLATE (`best`) and zstd (`zstd`:
+#    Elasticsearch 8.16+ best_compression, codec Elasticsearch816 / ZstdStoredFields814, each frame
+#    made by the `zstd` CLI); cached under .cache/bench. Wraps each into a snapshot repository.
+# 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS:
+#    the LZ4, DEFLATE and ZSTD rows, verified and --no-verify.
 # 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
 # 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink.
 #
@@ -20,7 +23,7 @@ cargo build --release -q -p backfill-cli -p snapshot-testkit -p backfill-worker 
 cargo build --release -q -p snapshot --example decompress_limit
 bash tests/harness/install.sh >/dev/null
 
-for mode in fast best; do
+for mode in fast best zstd; do
   lucene="$OUT/lucene-$mode-$BYTES"
   repo="$OUT/repo-$mode-$BYTES"
   bash tests/generators/lucene/bench-index.sh "$lucene" "$mode" "$BYTES" >/dev/null

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Writes ONE large Elasticsearch-shaped Lucene 9.8.0 index for a read benchmark (real Lucene jar).
 #
-#   bash tests/generators/lucene/bench-index.sh <out_dir> <fast|best> <source_bytes>
+#   bash tests/generators/lucene/bench-index.sh <out_dir> <fast|best|zstd> <source_bytes>
 #
-# fast = Lucene95Codec(BEST_SPEED) (LZ4 stored fields), best = BEST_COMPRESSION (DEFLATE). Writes
+# fast = Lucene95Codec(BEST_SPEED) (LZ4 stored fields), best = BEST_COMPRESSION (DEFLATE), zstd =
+# Elasticsearch 8.16+ best_compression (codec Elasticsearch816, ZstdStoredFields814 stored fields of
+# src/l9; every zstd frame made by the `zstd` command line tool, installed if missing). Writes
 # documents until the live `_source` bytes reach <source_bytes>, commits, reads the index back and
 # prints one JSON line, also written to <out_dir>.summary.json. If that summary already exists with the
 # same mode and target (and <out_dir> exists), it is printed and nothing is regenerated.
@@ -16,16 +18,22 @@ PY=python3
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
-[ "$#" -eq 3 ] || die "usage: bench-index.sh <out_dir> <fast|best> <source_bytes>"
+[ "$#" -eq 3 ] || die "usage: bench-index.sh <out_dir> <fast|best|zstd> <source_bytes>"
 OUT_DIR="${1%/}"
 MODE="$2"
 TARGET="$3"
-case "$MODE" in fast|best) ;; *) die "mode must be fast or best, not '$MODE'" ;; esac
+case "$MODE" in fast|best|zstd) ;; *) die "mode must be fast, best or zstd, not '$MODE'" ;; esac
 [[ "$TARGET" =~ ^[1-9][0-9]*$ ]] || die "source_bytes must be a positive integer, not '$TARGET'"
 SUMMARY="$OUT_DIR.summary.json"
 # The generator's identity: a hash of the code that decides the index content. A cached index made by
-# other code is regenerated.
-GENERATOR="bench-$(cat "$HERE"/src/bench/*.java "$HERE/src/common/EsIds.java" "$HERE/src/common/EsIndex.java" | sha256sum | cut -c1-12)"
+# other code is regenerated. The zstd variant also depends on the zstd codec sources of src/l9 (and
+# its SPI registration); fast and best do not, so a change there leaves their caches alone.
+GENERATOR_SOURCES=("$HERE/src/bench/BenchDocs.java" "$HERE/src/bench/BenchIndex.java" "$HERE/src/common/EsIds.java"
+  "$HERE/src/common/EsIndex.java")
+if [ "$MODE" = zstd ]; then
+  GENERATOR_SOURCES+=("$HERE/src/bench/BenchZstd.java" "$HERE"/src/l9/Zstd*.java "$HERE/src/l9/META-INF/services/org.apache.lucene.codecs.Codec")
+fi
+GENERATOR="bench-$(cat "${GENERATOR_SOURCES[@]}" | sha256sum | cut -c1-12)"
 
 # ---- cache: same mode and target already written ----
 if [ -d "$OUT_DIR" ] && [ -f "$SUMMARY" ] && $PY - "$SUMMARY" "$MODE" "$TARGET" "$GENERATOR" <<'PYEOF'
@@ -63,6 +71,17 @@ BUILD="$(mktemp -d "$CACHE/build/bench.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT
 javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD" -cp "$JAR" \
   "$HERE"/src/common/*.java "$HERE"/src/l9/*.java "$HERE"/src/bench/*.java
+if [ "$MODE" = zstd ]; then
+  # SPI registration of the zstd codecs (src/l9), so that the read-back opens Elasticsearch816 by name
+  cp -R "$HERE/src/l9/META-INF" "$BUILD/"
+  if ! command -v zstd >/dev/null; then # as generate.sh does
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    log "installing zstd"
+    $SUDO apt-get install -y zstd || { $SUDO apt-get update && $SUDO apt-get install -y zstd; }
+  fi
+  log "zstd: $(zstd --version)"
+fi
 
 # ---- write + read back ----
 # tests.seed makes Lucene's segment ids deterministic; the documents come from fixed seeds.

@@ -11,6 +11,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
+import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.StoredFieldsReader;
 import org.apache.lucene.codecs.lucene95.Lucene95Codec;
 import org.apache.lucene.document.Document;
@@ -47,8 +48,11 @@ import org.apache.lucene.util.Version;
  * Writes ONE large Elasticsearch-shaped Lucene 9.8.0 index for a read benchmark, then reads it back to
  * count the live docs and their `_source` bytes.
  *
- * <p>Usage: BenchIndex OUT_DIR fast|best SOURCE_BYTES SUMMARY_FILE GENERATOR_ID (recorded in the summary, for
- * the cache check of bench-index.sh)
+ * <p>Usage: BenchIndex OUT_DIR fast|best|zstd SOURCE_BYTES SUMMARY_FILE GENERATOR_ID (recorded in the summary,
+ * for the cache check of bench-index.sh)
+ *
+ * <p>fast = Lucene95Codec BEST_SPEED (LZ4), best = BEST_COMPRESSION (DEFLATE), zstd = Elasticsearch 8.16+
+ * best_compression (codec Elasticsearch816, ZstdStoredFields814, see BenchZstd). The documents are the same.
  */
 public final class BenchIndex {
   static final String SOFT_DELETES = EsIndex.SOFT_DELETES;
@@ -58,8 +62,8 @@ public final class BenchIndex {
   private BenchIndex() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 5 || !(args[1].equals("fast") || args[1].equals("best"))) {
-      System.err.println("usage: BenchIndex OUT_DIR fast|best SOURCE_BYTES SUMMARY_FILE GENERATOR_ID");
+    if (args.length != 5 || !(args[1].equals("fast") || args[1].equals("best") || args[1].equals("zstd"))) {
+      System.err.println("usage: BenchIndex OUT_DIR fast|best|zstd SOURCE_BYTES SUMMARY_FILE GENERATOR_ID");
       System.exit(2);
     }
     if (!Version.LATEST.toString().equals("9.8.0")) throw new IllegalStateException("Lucene on the class path is " + Version.LATEST);
@@ -71,9 +75,13 @@ public final class BenchIndex {
     String generator = args[4];
     if (target <= 0) throw new IllegalArgumentException("SOURCE_BYTES must be > 0");
 
+    boolean zstd = mode.equals("zstd");
+    Codec codec = zstd ? BenchZstd.codec()
+        : new Lucene95Codec(mode.equals("fast") ? Lucene95Codec.Mode.BEST_SPEED : Lucene95Codec.Mode.BEST_COMPRESSION);
     long t0 = System.nanoTime();
-    Written w = write(out, mode, target);
+    Written w = write(out, codec, target);
     long t1 = System.nanoTime();
+    long decompressRuns = zstd ? BenchZstd.decompressRuns() : 0;
     Map<String, Object> s = readBack(out);
     long t2 = System.nanoTime();
 
@@ -99,6 +107,10 @@ public final class BenchIndex {
     summary.put("fdt_bytes", s.get("fdt_bytes"));
     summary.put("write_seconds", Math.round((t1 - t0) / 1e7) / 100.0);
     summary.put("read_back_seconds", Math.round((t2 - t1) / 1e7) / 100.0);
+    if (zstd) {
+      BenchZstd.summary(summary, BenchZstd.decompressRuns() - decompressRuns);
+      System.err.println("[bench] " + ZstdCli.stats());
+    }
     String line = oneLine(summary);
     Path tmp = summaryFile.resolveSibling(summaryFile.getFileName() + ".tmp");
     Files.write(tmp, (line + "\n").getBytes(StandardCharsets.UTF_8));
@@ -123,12 +135,11 @@ public final class BenchIndex {
     long liveSourceBytes;
   }
 
-  static Written write(Path out, String mode, long target) throws IOException {
+  static Written write(Path out, Codec codec, long target) throws IOException {
     Files.createDirectories(out);
     try (Stream<Path> files = Files.list(out)) {
       if (files.findAny().isPresent()) throw new IllegalStateException(out + " is not empty");
     }
-    Lucene95Codec codec = new Lucene95Codec(mode.equals("fast") ? Lucene95Codec.Mode.BEST_SPEED : Lucene95Codec.Mode.BEST_COMPRESSION);
     TieredMergePolicy tmp = new TieredMergePolicy(); // Lucene's defaults (ES uses the same kind of policy)
     tmp.setNoCFSRatio(0.0);
     IndexWriterConfig iwc = new IndexWriterConfig(new StandardAnalyzer());

@@ -34,7 +34,7 @@ final class ZstdCli {
   // to prove libzstd can read it, and keeps the read-back fast.
   private static final Map<List<ByteBuffer>, byte[]> CACHE = new HashMap<>();
   private static long cacheBytes = 0;
-  private static final long CACHE_MAX_BYTES = 256L << 20;
+  private static long cacheMaxBytes = 256L << 20;
 
   private static Path tmp;
 
@@ -99,13 +99,23 @@ final class ZstdCli {
     cmd.add(in.toString());
     byte[] plain = run(cmd);
     decompressRuns++;
-    if (cacheBytes + plain.length > CACHE_MAX_BYTES) {
+    if (cacheBytes + plain.length > cacheMaxBytes) {
       CACHE.clear();
       cacheBytes = 0;
     }
     CACHE.put(key, plain);
     cacheBytes += plain.length;
     return plain;
+  }
+
+  /**
+   * Bounds the decompression cache (emptied when full). bench-index.sh sets a few MiB: its read-back
+   * decodes each chunk once, and a large index would otherwise fill the default 256 MiB for nothing.
+   */
+  static synchronized void cacheLimit(long maxBytes) {
+    cacheMaxBytes = maxBytes;
+    CACHE.clear();
+    cacheBytes = 0;
   }
 
   private static void addDict(List<String> cmd, byte[] dict) throws IOException {
