@@ -23,6 +23,10 @@ fn decode_frame_with(
     dict: Option<&[u8]>,
 ) -> Result<(), String> {
     let mut input = src;
+    // The window a frame asks for is reserved, and kept by the reused decoder: a writer that
+    // knew the length never asks for more than it (or than 8 MiB), so a damaged header that
+    // does is refused instead of reserving up to ruzstd's 128 MiB limit.
+    decoder.set_max_window_size((out.len() as u64).max(MAX_UNIT_WINDOW));
     decoder
         .reset(&mut input)
         .map_err(|e| format!("zstd frame header: {e}"))?;
@@ -100,6 +104,9 @@ pub fn decode_stream(src: &[u8]) -> Result<Vec<u8>, String> {
     }
     Ok(out)
 }
+
+/// The window a frame of a known length may ask for, at least.
+const MAX_UNIT_WINDOW: u64 = 8 << 20;
 
 /// The id under which the raw-content dictionary is registered (frames made with one carry no
 /// dictionary id, so the decoder is told to use it).
@@ -202,5 +209,14 @@ mod tests {
         bad[last] ^= 0x01;
         let err = decode_stream(&bad).unwrap_err();
         assert!(err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_asking_for_a_window_beyond_its_length_is_refused() {
+        // Frame header: no single segment, window descriptor 0x80 (2^(10 + 16) = 64 MiB, within
+        // ruzstd's own limit), then an empty last raw block.
+        let frame = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x80, 0x01, 0x00, 0x00];
+        let err = decode_frame(&frame, &mut [0u8; 16], None).unwrap_err();
+        assert!(err.contains("frame header"), "{err}");
     }
 }
