@@ -808,3 +808,46 @@ impl backfill_core::worker::Metrics for RejectedMetric {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_rate_cap_spreads_the_requests_over_time() {
+    // A lower bound only (slowness cannot fail it): capped at half the snapshot's bytes per
+    // second, the worker cannot finish before (total − its first request) / rate. Thousands
+    // of small documents (Elasticsearch zstd best_speed).
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    let j = serde_json::json!({"properties": {}});
+    b.add_index("small", &[lucene_data("l9_es_zstd_best_speed")], vec![], j);
+    b.write_snapshot("snap").unwrap();
+    let s = setup(&root, "snap", FakeTarget::default(), false).await;
+    let want = expected(&root, "snap");
+    let mut sizes: Vec<u64> = want.values().map(|(_, src)| src.len() as u64).collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let total: u64 = sizes.iter().sum();
+    let rate = total / 2;
+    let started = std::time::Instant::now();
+    let (stop, summary) = engine(&s, "w1", |c| {
+        c.batch.max_docs = 50;
+        c.max_bytes_per_second = Some(rate);
+    })
+    .run(no_shutdown())
+    .await
+    .unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    assert_eq!(summary.docs, want.len() as u64);
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    // The first request goes at once: at most 50 documents, at most the 50 largest.
+    let first: u64 = sizes.iter().take(50).sum();
+    let floor = Duration::from_secs_f64(total.saturating_sub(first) as f64 / rate as f64);
+    assert!(
+        floor >= Duration::from_millis(500),
+        "the cap has something to slow down"
+    );
+    assert!(
+        started.elapsed() >= floor,
+        "{total} bytes at {rate} B/s took {:?}, under {floor:?}",
+        started.elapsed()
+    );
+}

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use index::{create_index_body, typeless_mappings};
-pub use limiter::AdaptiveLimit;
+pub use limiter::{AdaptiveLimit, ByteRate};
 pub use reader::BatchLimits;
 pub use sender::RetryPolicy;
 
@@ -160,6 +160,9 @@ pub struct EngineConfig {
     /// abandoned (their documents are sent again by the next holder; `_id`s make that
     /// harmless). Well under the fleet's kill timeout (ECS: 30 s), so the lease is released.
     pub stop_grace: Duration,
+    /// At most this many bytes of `_source` per second from this worker (`None`: no cap); the
+    /// fleet's rate is this times the workers.
+    pub max_bytes_per_second: Option<u64>,
 }
 
 impl EngineConfig {
@@ -180,6 +183,7 @@ impl EngineConfig {
             read: snapshot::ReadOptions::default(),
             idle_poll: Duration::from_secs(5),
             stop_grace: Duration::from_secs(10),
+            max_bytes_per_second: None,
         }
     }
 }
@@ -192,6 +196,8 @@ pub struct Engine {
     pub rejections: Arc<dyn RejectionSink>,
     pub metrics: Arc<dyn Metrics>,
     limit: Arc<AdaptiveLimit>,
+    /// The cap on bytes sent per second, when there is one.
+    rate: Option<Arc<ByteRate>>,
     /// Target indices known to exist.
     known_indices: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -241,6 +247,10 @@ impl Engine {
             config.max_in_flight,
             config.max_in_flight,
         ));
+        let rate = config
+            .max_bytes_per_second
+            .filter(|&b| b > 0)
+            .map(|b| Arc::new(ByteRate::new(b)));
         Engine {
             config,
             store,
@@ -249,6 +259,7 @@ impl Engine {
             rejections,
             metrics,
             limit,
+            rate,
             known_indices: Default::default(),
         }
     }

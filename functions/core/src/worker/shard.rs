@@ -279,6 +279,7 @@ impl Engine {
         let target = self.target.clone();
         let policy = self.config.retry;
         let limit = self.limit.clone();
+        let rate = self.rate.clone();
         tasks.spawn(async move {
             let Batch {
                 seq,
@@ -290,6 +291,10 @@ impl Engine {
             let result = if docs.is_empty() {
                 Ok(Sent::default())
             } else {
+                if let Some(rate) = &rate {
+                    rate.acquire(docs.iter().map(|d| d.source.len() as u64).sum())
+                        .await;
+                }
                 sender::send(target.as_ref(), &docs, &policy, &limit)
                     .await
                     .map_err(|e| e.to_string())
