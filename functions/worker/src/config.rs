@@ -108,6 +108,10 @@ pub struct WorkerConfig {
     /// (and sent again by the next holder), so that the lease is released before the kill.
     #[arg(long, env = "BACKFILL_STOP_GRACE_SECONDS", default_value_t = 10)]
     pub stop_grace_seconds: u64,
+    /// At most this many bytes of `_source` per second from this worker, to protect the target
+    /// (0: no cap). The fleet sends at most this times its size.
+    #[arg(long, env = "BACKFILL_MAX_BYTES_PER_SECOND", default_value_t = 0)]
+    pub max_bytes_per_second: u64,
     /// CloudWatch namespace of the worker's metrics (the control plane's poller uses the same).
     #[arg(long, env = "METRICS_NAMESPACE", default_value = backfill_aws::emf::NAMESPACE)]
     pub metrics_namespace: String,
@@ -136,6 +140,7 @@ impl WorkerConfig {
         c.max_failures = self.max_failures.max(1);
         c.idle_poll = Duration::from_secs(self.idle_poll_seconds.max(1));
         c.stop_grace = Duration::from_secs(self.stop_grace_seconds);
+        c.max_bytes_per_second = Some(self.max_bytes_per_second).filter(|&b| b > 0);
         c.read = snapshot::ReadOptions {
             read_size: self.read_window_bytes.max(64 << 10),
             verify_checksums: !self.no_verify,
