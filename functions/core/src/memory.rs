@@ -26,22 +26,33 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+}
 
-    fn held<'a>(
-        items: &'a mut BTreeMap<ItemKey, WorkItem>,
-        claim: &Claim,
-    ) -> Result<&'a mut WorkItem, StoreError> {
-        match items.get_mut(&claim.item.key) {
+impl State {
+    /// The item `claim` holds and its backfill's counters; `LeaseLost` once the claim no
+    /// longer holds it.
+    fn held(&mut self, claim: &Claim) -> Result<(&mut WorkItem, &mut Counters), StoreError> {
+        let items = self
+            .items
+            .get_mut(&claim.backfill)
+            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
+        let item = match items.get_mut(&claim.item.key) {
             Some(it)
                 if it.is_open() && it.lease_holder.as_deref() == Some(claim.holder.as_str()) =>
             {
-                Ok(it)
+                it
             }
-            _ => Err(StoreError::LeaseLost {
-                item: claim.item.key.clone(),
-                holder: claim.holder.clone(),
-            }),
-        }
+            _ => {
+                return Err(StoreError::LeaseLost {
+                    item: claim.item.key.clone(),
+                    holder: claim.holder.clone(),
+                })
+            }
+        };
+        Ok((
+            item,
+            self.counters.entry(claim.backfill.clone()).or_default(),
+        ))
     }
 }
 
@@ -189,18 +200,8 @@ impl WorkStore for MemoryStore {
         policy: &LeasePolicy,
     ) -> Result<(), StoreError> {
         let mut s = self.state.lock().unwrap();
-        let State {
-            items, counters, ..
-        } = &mut *s;
-        let items = items
-            .get_mut(&claim.backfill)
-            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
-        let item = Self::held(items, claim)?;
-        apply(
-            item,
-            counters.entry(claim.backfill.clone()).or_default(),
-            progress,
-        );
+        let (item, c) = s.held(claim)?;
+        apply(item, c, progress);
         item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
         claim.expiry = item.lease_expiry;
         Ok(())
@@ -208,16 +209,9 @@ impl WorkStore for MemoryStore {
 
     async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
         let mut s = self.state.lock().unwrap();
-        let State {
-            items, counters, ..
-        } = &mut *s;
-        let items = items
-            .get_mut(&claim.backfill)
-            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
-        let item = Self::held(items, claim)?;
+        let (item, c) = s.held(claim)?;
         if item.docs_expected == 0 {
             item.docs_expected = docs;
-            let c = counters.entry(claim.backfill.clone()).or_default();
             c.docs_expected += docs;
             c.items_measured += 1;
         }
@@ -231,14 +225,7 @@ impl WorkStore for MemoryStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut s = self.state.lock().unwrap();
-        let State {
-            items, counters, ..
-        } = &mut *s;
-        let items = items
-            .get_mut(&claim.backfill)
-            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
-        let item = Self::held(items, claim)?;
-        let c = counters.entry(claim.backfill.clone()).or_default();
+        let (item, c) = s.held(claim)?;
         apply(item, c, progress);
         item.completed_at = Some(now);
         item.lease_holder = None;
@@ -249,18 +236,8 @@ impl WorkStore for MemoryStore {
 
     async fn release(&self, claim: &Claim, progress: &Progress) -> Result<(), StoreError> {
         let mut s = self.state.lock().unwrap();
-        let State {
-            items, counters, ..
-        } = &mut *s;
-        let items = items
-            .get_mut(&claim.backfill)
-            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
-        let item = Self::held(items, claim)?;
-        apply(
-            item,
-            counters.entry(claim.backfill.clone()).or_default(),
-            progress,
-        );
+        let (item, c) = s.held(claim)?;
+        apply(item, c, progress);
         item.lease_holder = None;
         item.lease_expiry = 0;
         Ok(())
@@ -275,14 +252,7 @@ impl WorkStore for MemoryStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut s = self.state.lock().unwrap();
-        let State {
-            items, counters, ..
-        } = &mut *s;
-        let items = items
-            .get_mut(&claim.backfill)
-            .ok_or_else(|| StoreError::NoSuchBackfill(claim.backfill.clone()))?;
-        let item = Self::held(items, claim)?;
-        let c = counters.entry(claim.backfill.clone()).or_default();
+        let (item, c) = s.held(claim)?;
         apply(item, c, progress);
         item.failures += 1;
         item.last_error = Some(reason.to_string());
