@@ -297,6 +297,16 @@ async fn a_worker_moves_every_live_document_of_a_real_snapshot() {
     assert_eq!(summary.docs, want.len() as u64);
 }
 
+/// A repository of one index holding one generated Lucene index, as snapshot "snap".
+fn one_index_repo(dir: &std::path::Path, index: &str, case: &str) -> PathBuf {
+    let root = dir.join("repo");
+    let mut b =
+        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
+    b.add_index(index, &[lucene_data(case)], vec![], serde_json::json!({}));
+    b.write_snapshot("snap").unwrap();
+    root
+}
+
 /// A repository of several generated Lucene indexes; the two shards of "two" hold different
 /// ids, as shards of one index do.
 fn generated_repo(dir: &std::path::Path) -> PathBuf {
@@ -487,16 +497,7 @@ async fn missing_indices_are_created_from_the_snapshot_without_types() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_worker_checkpoints_and_the_next_resumes_there() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    let mut b =
-        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
-    b.add_index(
-        "big",
-        &[lucene_data("l9_100k")],
-        vec![],
-        serde_json::json!({}),
-    );
-    b.write_snapshot("snap").unwrap();
+    let root = one_index_repo(tmp.path(), "big", "l9_100k");
     let s = setup(&root, "snap", FakeTarget::default(), false).await;
 
     // First worker: shut down after 10 requests of 500 documents.
@@ -543,16 +544,7 @@ async fn an_interrupted_worker_checkpoints_and_the_next_resumes_there() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_abandons_requests_that_outlast_the_grace_and_still_releases_the_item() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    let mut b =
-        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
-    b.add_index(
-        "big",
-        &[lucene_data("l9_100k")],
-        vec![],
-        serde_json::json!({}),
-    );
-    b.write_snapshot("snap").unwrap();
+    let root = one_index_repo(tmp.path(), "big", "l9_100k");
     let target = FakeTarget {
         hang_from: AtomicU64::new(6),
         ..FakeTarget::default()
@@ -604,16 +596,7 @@ async fn a_stop_abandons_requests_that_outlast_the_grace_and_still_releases_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_lost_its_lease_stops_at_its_next_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    let mut b =
-        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
-    b.add_index(
-        "big",
-        &[lucene_data("l9_100k")],
-        vec![],
-        serde_json::json!({}),
-    );
-    b.write_snapshot("snap").unwrap();
+    let root = one_index_repo(tmp.path(), "big", "l9_100k");
     let s = setup(&root, "snap", FakeTarget::default(), false).await;
     // After the third request, another worker takes the item over (its lease "expired").
     let store = s.store.clone();
@@ -737,12 +720,7 @@ async fn documents_without_source_are_each_reported_and_the_others_arrive() {
     assert!(!without.is_empty() && !with.is_empty());
 
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    let mut b =
-        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
-    let j = serde_json::json!({"properties": {}});
-    b.add_index("nosrc", &[lucene_data("l9_no_source")], vec![], j);
-    b.write_snapshot("snap").unwrap();
+    let root = one_index_repo(tmp.path(), "nosrc", "l9_no_source");
     let s = setup(&root, "snap", FakeTarget::default(), false).await;
     let rejected_metric = Arc::new(RejectedMetric::default());
     let mut cfg = EngineConfig::new("bf", "w1");
@@ -815,12 +793,7 @@ async fn a_byte_rate_cap_spreads_the_requests_over_time() {
     // second, the worker cannot finish before (total − its first request) / rate. Thousands
     // of small documents (Elasticsearch zstd best_speed).
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    let mut b =
-        snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
-    let j = serde_json::json!({"properties": {}});
-    b.add_index("small", &[lucene_data("l9_es_zstd_best_speed")], vec![], j);
-    b.write_snapshot("snap").unwrap();
+    let root = one_index_repo(tmp.path(), "small", "l9_es_zstd_best_speed");
     let s = setup(&root, "snap", FakeTarget::default(), false).await;
     let want = expected(&root, "snap");
     let mut sizes: Vec<u64> = want.values().map(|(_, src)| src.len() as u64).collect();
