@@ -101,6 +101,18 @@ pub enum ErrorKind {
     UnknownShard { shard: u32, count: u32 },
     #[error("bad resume position: {0}")]
     BadPosition(String),
+    /// A file that the commit or a segment names is not among the shard's files.
+    #[error(
+        "{} needs this file, but the shard's file list{} does not have it",
+        .needed_by.as_deref().unwrap_or("the commit"),
+        .listed_in.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+    )]
+    MissingFile {
+        /// Who named it: `segment _3 of segments_7`.
+        needed_by: Option<String>,
+        /// The metadata blob that lists the shard's files.
+        listed_in: Option<String>,
+    },
 }
 
 /// An error of the snapshot reader, with where it happened.

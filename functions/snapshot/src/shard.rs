@@ -172,7 +172,7 @@ impl ShardReader {
         location: Location,
         opts: ReadOptions,
     ) -> Result<ShardReader> {
-        let commit = lucene::read_commit(&dir).map_err(|e| e.within(&location))?;
+        let commit = lucene::read_commit(&dir).map_err(|e| dir.locate(e.within(&location)))?;
         Ok(ShardReader {
             location,
             dir,
@@ -185,6 +185,11 @@ impl ShardReader {
             seg_index: 0,
             current: None,
         })
+    }
+
+    /// Adds where the shard is, the compound file and the blob to an error about its files.
+    fn locate(&self, e: Error) -> Error {
+        self.dir.locate(e.within(&self.location))
     }
 
     pub fn commit(&self) -> &Commit {
@@ -207,8 +212,10 @@ impl ShardReader {
             let name = format!("{}.si", sci.name);
             let data = self.dir.open(&name).and_then(|f| f.read_verified());
             let info = data
-                .and_then(|d| lucene::segment_info::parse_segment_info(&name, &d, &sci.id))
-                .map_err(|e| e.within(&self.location))?;
+                .and_then(|d| {
+                    lucene::segment_info::parse_segment_info(&name, &d, &sci.id, &sci.commit)
+                })
+                .map_err(|e| self.locate(e))?;
             total += (info.max_doc as u64)
                 .saturating_sub(sci.del_count as u64 + sci.soft_del_count as u64);
         }
@@ -246,13 +253,15 @@ impl ShardReader {
             return Ok(());
         }
         let r = seg.seek(pos.doc, pos.chunk);
-        r.map_err(|e| e.within(&self.location))
+        r.map_err(|e| self.locate(e))
     }
 
     fn open_current(&mut self) -> Result<()> {
         let sci = &self.commit.segments[self.seg_index];
-        let seg = SegmentReader::open(&self.dir, sci, &self.opts)
-            .map_err(|e| e.within(&self.location))?;
+        let seg = SegmentReader::open(&self.dir, sci, &self.opts).map_err(|e| {
+            let e = e.within(&self.location);
+            self.dir.locate(e)
+        })?;
         let c = seg.counts;
         self.stats.max_docs += c.max_doc as u64;
         self.stats.hard_deleted += c.hard_deleted as u64;
@@ -321,7 +330,9 @@ impl ShardReader {
             }
             let (seg, fields) = self.current.as_mut().expect("opened above");
             let order = seg.stored_fields().format().order;
-            let raw = seg.next_live().map_err(|e| e.within(&self.location))?;
+            let raw = seg
+                .next_live()
+                .map_err(|e| self.dir.locate(e.within(&self.location)))?;
             let Some(raw) = raw else {
                 self.current = None;
                 self.seg_index += 1;
@@ -330,13 +341,13 @@ impl ShardReader {
             let doc = raw.doc;
             let extracted = es::extract(&raw, fields, order).map_err(|what| {
                 let segment = seg.name();
-                Error::new(
+                self.dir.locate(seg.locate(Error::new(
                     Location {
                         file: Some(format!("{segment}.fdt")),
                         ..self.location.clone()
                     },
                     ErrorKind::Corrupt(format!("document {doc} of segment {segment}: {what}")),
-                )
+                )))
             })?;
             match extracted {
                 Extracted::Document {

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentCommitInfo {
     pub name: String,
+    /// The commit file (`segments_N`) that records the segment, to name it in errors.
+    pub commit: String,
     pub id: [u8; 16],
     pub codec: String,
     /// Generation of the `.liv` file; -1 when the segment has no hard deletes.
@@ -24,6 +26,19 @@ pub struct SegmentCommitInfo {
 }
 
 impl SegmentCommitInfo {
+    /// The segment's newest field infos: `_3.fnm`, or `_3_<gen>.fnm` after doc-values updates.
+    pub fn field_infos_file(&self) -> String {
+        if self.field_infos_gen == -1 {
+            format!("{}.fnm", self.name)
+        } else {
+            format!(
+                "{}_{}.fnm",
+                self.name,
+                to_base36(self.field_infos_gen as u64)
+            )
+        }
+    }
+
     pub fn live_docs_file(&self) -> Option<String> {
         (self.del_gen != -1)
             .then(|| format!("{}_{}.liv", self.name, to_base36(self.del_gen as u64)))
@@ -129,6 +144,7 @@ fn parse_body(r: &mut ByteReader, file_name: &str, format: i32) -> DecodeResult<
             ));
         }
         segments.push(SegmentCommitInfo {
+            commit: file_name.to_string(),
             name,
             id,
             codec,

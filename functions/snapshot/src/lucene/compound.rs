@@ -1,9 +1,10 @@
 //! Compound files: `.cfe` lists where each sub-file of a segment lies inside `.cfs`.
 
 use super::codec::{self, FOOTER_LEN};
+use super::commit::SegmentCommitInfo;
 use super::directory::{Directory, LuceneFile};
 use super::input::{ByteReader, Endian};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Opens the compound file of a segment and returns its sub-files as a directory.
 pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> Result<Directory> {
@@ -72,6 +73,16 @@ pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> R
     let mut sub = Directory::new();
     for (suffix, offset, length) in entries {
         let name = format!("{segment}{suffix}");
+        // The entry table is in the .cfe: an entry outside the .cfs is the .cfe's fault.
+        if offset.checked_add(length).is_none_or(|end| end > cfs.len()) {
+            return Err(Error::corrupt(
+                &cfe_name,
+                format!(
+                    "entry {name} at {offset}+{length} lies outside {cfs_name} ({} byte(s))",
+                    cfs.len()
+                ),
+            ));
+        }
         sub.insert(cfs.slice(&name, offset, length)?);
     }
     Ok(sub)
@@ -90,6 +101,28 @@ pub struct SegmentFiles {
 }
 
 impl SegmentFiles {
+    /// Completes an error met while reading the segment: which compound file holds the file
+    /// it is about, and which segment needs a missing file.
+    pub fn locate(&self, mut e: Error, sci: &SegmentCommitInfo) -> Error {
+        let seg = &sci.name;
+        if let ErrorKind::MissingFile { needed_by, .. } = &mut e.kind {
+            if needed_by.is_none() {
+                let by = match self.compound {
+                    Some(_) => format!("{seg}.si and {seg}.cfe"),
+                    None => format!("{seg}.si"),
+                };
+                *needed_by = Some(format!("segment {seg} (of {}, by {by})", sci.commit));
+            }
+        }
+        if let (Some(c), Some(f)) = (&self.compound, &e.location.file) {
+            // Where a sub-file lies is the .cfe's word: name it too.
+            if c.contains(f) {
+                e.location.file = Some(format!("{f} (inside {seg}.cfs, by {seg}.cfe)"));
+            }
+        }
+        e
+    }
+
     pub fn open(&self, name: &str) -> Result<LuceneFile> {
         match &self.compound {
             Some(c) if c.contains(name) => c.open(name),

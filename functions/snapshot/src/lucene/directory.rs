@@ -75,6 +75,9 @@ impl RandomAccess for InlineBytes {
     }
 }
 
+/// The largest single ranged read of a whole-file read.
+const MAX_PIECE: u64 = 16 << 20;
+
 /// One part of a file stored in a blob.
 #[derive(Debug, Clone)]
 pub struct Part {
@@ -183,7 +186,9 @@ impl RandomAccess for BlobFile {
         while pos < end {
             let part = &self.parts[i];
             let in_part = pos - self.starts[i];
-            let n = (part.len - in_part).min(end - pos) as usize;
+            // A length from metadata may be far beyond the blob: read in pieces, so that memory
+            // grows only with bytes that exist.
+            let n = (part.len - in_part).min(end - pos).min(MAX_PIECE) as usize;
             let bytes = self
                 .store
                 .read_range(&part.blob_path, in_part, n)
@@ -191,14 +196,16 @@ impl RandomAccess for BlobFile {
             match &mut out {
                 None if n == len => return Ok(bytes),
                 None => {
-                    let mut v = Vec::with_capacity(len);
+                    let mut v = Vec::with_capacity(len.min(MAX_PIECE as usize));
                     v.extend_from_slice(&bytes);
                     out = Some(v);
                 }
                 Some(v) => v.extend_from_slice(&bytes),
             }
             pos += n as u64;
-            i += 1;
+            if pos - self.starts[i] == part.len {
+                i += 1;
+            }
         }
         Ok(out.unwrap_or_default())
     }
@@ -213,6 +220,10 @@ pub struct LuceneFile {
     len: u64,
     /// The checksum the snapshot metadata records for this file (base 36), if any.
     expected_checksum: Option<Arc<str>>,
+    /// The repository blob that holds the file (`__uuid`, `v__uuid`), to name it in errors.
+    blob: Option<Arc<str>>,
+    /// The metadata blob that records the file and its checksum (a shard's `snap-*.dat`).
+    listed_in: Option<Arc<str>>,
 }
 
 impl fmt::Debug for LuceneFile {
@@ -234,7 +245,19 @@ impl LuceneFile {
             base: 0,
             len,
             expected_checksum: expected_checksum.map(Into::into),
+            blob: None,
+            listed_in: None,
         }
+    }
+
+    /// Names the blob that holds the file (errors about the file will name it too).
+    pub fn with_blob(mut self, blob: &str) -> LuceneFile {
+        self.blob = Some(blob.into());
+        self
+    }
+
+    pub fn blob(&self) -> Option<&str> {
+        self.blob.as_deref()
     }
 
     pub fn name(&self) -> &str {
@@ -319,6 +342,8 @@ impl LuceneFile {
             base: self.base + offset,
             len,
             expected_checksum: None,
+            blob: self.blob.clone(),
+            listed_in: self.listed_in.clone(),
         })
     }
 
@@ -374,7 +399,10 @@ impl LuceneFile {
                 return Err(Error::in_file(
                     self.name.as_ref(),
                     ErrorKind::Checksum {
-                        expected: format!("{expected} (snapshot metadata)"),
+                        expected: match &self.listed_in {
+                            Some(m) => format!("{expected} (snapshot metadata {m})"),
+                            None => format!("{expected} (snapshot metadata)"),
+                        },
                         actual: format!("{got} (file footer)"),
                     },
                 ));
@@ -388,6 +416,8 @@ impl LuceneFile {
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
     files: BTreeMap<String, LuceneFile>,
+    /// The metadata blob that lists the files (a shard's `snap-*.dat`), if any.
+    listed_in: Option<Arc<str>>,
 }
 
 impl Directory {
@@ -428,11 +458,55 @@ impl Directory {
         self.files.get(name).cloned().ok_or_else(|| {
             Error::in_file(
                 name,
-                ErrorKind::Corrupt(
-                    "the commit needs this file but the shard's file list does not have it".into(),
-                ),
+                ErrorKind::MissingFile {
+                    needed_by: None,
+                    listed_in: self.listed_in.as_deref().map(str::to_string),
+                },
             )
         })
+    }
+
+    /// Names the metadata blob that lists these files and their checksums, so that errors
+    /// that may be its fault (a checksum or a blob that does not match) name it.
+    pub fn set_listed_in(&mut self, metadata: &str) {
+        let m: Arc<str> = metadata.into();
+        for f in self.files.values_mut() {
+            f.listed_in = Some(m.clone());
+        }
+        self.listed_in = Some(m);
+    }
+
+    /// Completes an error about one of these files (or a file inside one of their compound
+    /// files, `_3.fnm (inside _3.cfs)`): names the blob that holds it, so that a user can find
+    /// the bytes in the repository.
+    pub fn locate(&self, mut e: Error) -> Error {
+        let Some(file) = e.location.file.as_deref() else {
+            return e;
+        };
+        let outer = match file.rsplit_once(" (inside ") {
+            Some((_, o)) => self
+                .files
+                .get(o.split([',', ')']).next().unwrap_or_default()),
+            None => self.files.get(file),
+        };
+        if e.location.blob.is_none() {
+            e.location.blob = outer.and_then(|f| {
+                let blob = f.blob.as_deref()?;
+                // A `v__` file's bytes are held inside the metadata blob that lists it.
+                Some(match (&f.listed_in, blob.starts_with("v__")) {
+                    (Some(m), true) => format!("{blob} inline in {m}"),
+                    _ => blob.to_string(),
+                })
+            });
+        }
+        if let (ErrorKind::Blob(BlobError::NotFound { path }), Some(m)) =
+            (&mut e.kind, &self.listed_in)
+        {
+            if !path.contains(" (named by ") {
+                path.push_str(&format!(" (named by {m})"));
+            }
+        }
+        e
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -49,12 +49,13 @@ pub fn read_soft_deletes(
     opts: &ReadOptions,
 ) -> Result<DocSet> {
     let segment_id = &segment.id;
+    let fnm_name = segment.field_infos_file();
     let segment = segment.name.as_str();
     let format = field.attribute("PerFieldDocValuesFormat.format");
     let suffix = field.attribute("PerFieldDocValuesFormat.suffix");
     let (Some(format), Some(suffix)) = (format, suffix) else {
         return Err(Error::in_file(
-            format!("{segment}.fnm"),
+            &fnm_name,
             ErrorKind::Unsupported(format!(
                 "soft-deletes field {} has no per-field doc-values format attributes",
                 field.name
@@ -66,7 +67,7 @@ pub fn read_soft_deletes(
         "Lucene80" => Layout::Lucene80,
         "Lucene90" => Layout::Lucene90,
         other => {
-            return Err(Error::unsupported_codec(format!("{segment}.fnm"), other.to_string(), 0, format!(
+            return Err(Error::unsupported_codec(&fnm_name, other.to_string(), 0, format!(
                         "doc-values format of the soft-deletes field {}; Lucene70, Lucene80 and Lucene90 are supported",
                         field.name
                     )))
@@ -153,11 +154,24 @@ pub fn read_soft_deletes(
             {
                 return Err(Error::corrupt(
                     &data_name,
-                    "header does not match its metadata file",
+                    format!("header does not match its metadata file {meta_name}"),
                 ));
             }
             if opts.verify_checksums {
                 data.verify_streaming(opts.read_size)?;
+            }
+            // Where the set lies is the metadata's word: check it against the data file.
+            if offset
+                .checked_add(length)
+                .is_none_or(|end| end > data.len())
+            {
+                return Err(Error::corrupt(
+                    &meta_name,
+                    format!(
+                        "soft-deletes doc-id set at {offset}+{length} lies outside {data_name} ({} byte(s))",
+                        data.len()
+                    ),
+                ));
             }
             let len = usize::try_from(length)
                 .map_err(|_| Error::corrupt(&data_name, "doc-id set too large"))?;
@@ -175,7 +189,7 @@ pub fn read_soft_deletes(
                 return Err(Error::corrupt(
                     &data_name,
                     format!(
-                        "soft-deletes doc-id set has {} doc(s), its metadata says {num_values}",
+                        "soft-deletes doc-id set has {} doc(s), its metadata ({meta_name}) says {num_values}",
                         set.count()
                     ),
                 ));

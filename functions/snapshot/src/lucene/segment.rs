@@ -9,7 +9,6 @@ use super::live_docs::{read_live_docs, DocSet};
 use super::segment_info::{parse_segment_info, SegmentInfo};
 use super::stored_fields::{ChunkStart, RawDoc, StoredFieldsReader};
 use crate::error::{Error, Result};
-use crate::lucene::codec::to_base36;
 
 /// How files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +47,8 @@ pub struct SegmentReader {
     live: Option<DocSet>,
     pub counts: LivenessCounts,
     stored: StoredFieldsReader,
+    /// To name the compound file around a file that an error is about.
+    files: SegmentFiles,
 }
 
 impl SegmentReader {
@@ -56,33 +57,37 @@ impl SegmentReader {
         sci: &SegmentCommitInfo,
         opts: &ReadOptions,
     ) -> Result<SegmentReader> {
+        let mut files = SegmentFiles {
+            outer: dir.clone(),
+            compound: None,
+        };
+        SegmentReader::open_files(&mut files, sci, opts).map_err(|e| files.locate(e, sci))
+    }
+
+    fn open_files(
+        files: &mut SegmentFiles,
+        sci: &SegmentCommitInfo,
+        opts: &ReadOptions,
+    ) -> Result<SegmentReader> {
+        let dir = &files.outer.clone();
         let seg = sci.name.as_str();
         let si_name = format!("{seg}.si");
         let si = dir.open(&si_name)?.read_verified()?;
-        let info = parse_segment_info(&si_name, &si, &sci.id)?;
-        let compound = if info.is_compound {
-            Some(open_compound(dir, seg, &sci.id)?)
-        } else {
-            None
-        };
-        let files = SegmentFiles {
-            outer: dir.clone(),
-            compound,
-        };
-        let fnm_name = if sci.field_infos_gen == -1 {
-            format!("{seg}.fnm")
-        } else {
-            format!("{seg}_{}.fnm", to_base36(sci.field_infos_gen as u64))
-        };
+        let info = parse_segment_info(&si_name, &si, &sci.id, &sci.commit)?;
+        if info.is_compound {
+            files.compound = Some(open_compound(dir, seg, &sci.id)?);
+        }
+        let files = &*files;
+        let fnm_name = sci.field_infos_file();
         let fnm = files.open(&fnm_name)?.read_verified()?;
         let field_infos = parse_field_infos(&fnm_name, &fnm, &sci.id)?;
         let max_doc = info.max_doc;
 
         if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
             return Err(Error::corrupt(
-                &sci.name,
+                &sci.commit,
                 format!(
-                    "segment {seg}: {} hard and {} soft deletes in {max_doc} documents",
+                    "segment {seg}: {} hard and {} soft deletes in {max_doc} documents (by {si_name})",
                     sci.del_count, sci.soft_del_count
                 ),
             ));
@@ -101,7 +106,7 @@ impl SegmentReader {
             }
             None if sci.del_count != 0 => {
                 return Err(Error::corrupt(
-                    &si_name,
+                    &sci.commit,
                     format!(
                         "segment {seg} has {} deletes but no live-docs file",
                         sci.del_count
@@ -114,22 +119,20 @@ impl SegmentReader {
         // field is not live. With softDelCount 0 nothing can be soft-deleted.
         let soft = match field_infos.soft_deletes_field() {
             Some(field) if sci.soft_del_count > 0 => Some(doc_values::read_soft_deletes(
-                &files,
+                files,
                 sci,
                 &field_infos,
                 field,
                 max_doc,
                 opts,
             )?),
-            None if sci.soft_del_count > 0 => {
-                return Err(Error::corrupt(
-                    &fnm_name,
-                    format!(
-                        "segment {seg} counts {} soft deletes but has no soft-deletes field",
-                        sci.soft_del_count
-                    ),
-                ))
-            }
+            None if sci.soft_del_count > 0 => return Err(Error::corrupt(
+                &fnm_name,
+                format!(
+                    "segment {seg} counts {} soft deletes (by {}) but has no soft-deletes field",
+                    sci.soft_del_count, sci.commit
+                ),
+            )),
             _ => None,
         };
         let live = match (hard, soft) {
@@ -151,12 +154,12 @@ impl SegmentReader {
             return Err(Error::corrupt(
                 &si_name,
                 format!(
-                    "segment {seg}: {live_count} live document(s) after applying deletes, but the commit implies {expected} ({max_doc} - {} hard - {} soft)",
-                    sci.del_count, sci.soft_del_count
+                    "segment {seg}: {live_count} live document(s) after applying deletes, but {} implies {expected} ({max_doc} - {} hard - {} soft)",
+                    sci.commit, sci.del_count, sci.soft_del_count
                 ),
             ));
         }
-        let stored = StoredFieldsReader::open(&files, seg, &sci.id, max_doc, opts.read_size)?;
+        let stored = StoredFieldsReader::open(files, seg, &sci.id, max_doc, opts.read_size)?;
         if opts.verify_checksums {
             stored.file().verify_streaming(opts.read_size)?;
         }
@@ -172,11 +175,17 @@ impl SegmentReader {
                 live: live_count,
             },
             stored,
+            files: files.clone(),
         })
     }
 
     pub fn name(&self) -> &str {
         &self.commit_info.name
+    }
+
+    /// Names the compound file around the file an error of this segment is about.
+    pub fn locate(&self, e: Error) -> Error {
+        self.files.locate(e, &self.commit_info)
     }
 
     pub fn is_live(&self, doc: u32) -> bool {
@@ -205,7 +214,8 @@ impl SegmentReader {
     pub fn next_live(&mut self) -> Result<Option<RawDoc<'_>>> {
         loop {
             // Decide liveness before borrowing the document (the borrow ends the loop).
-            let doc = match self.stored.read_next()? {
+            let read = self.stored.read_next();
+            let doc = match read.map_err(|e| self.files.locate(e, &self.commit_info))? {
                 None => return Ok(None),
                 Some(d) => d.doc,
             };

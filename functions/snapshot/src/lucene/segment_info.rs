@@ -35,13 +35,14 @@ pub fn parse_segment_info(
     file_name: &str,
     data: &[u8],
     segment_id: &[u8; 16],
+    commit: &str,
 ) -> Result<SegmentInfo> {
     let mut r = ByteReader::new(data, Endian::Big);
     let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(file_name, e))?;
     if header.id.as_ref() != Some(segment_id) {
         return Err(Error::corrupt(
             file_name,
-            "segment id differs from the one in segments_N (file from another segment)",
+            format!("segment id differs from the one in {commit} (file from another segment)"),
         ));
     }
     let (order, layout) = match (header.codec.as_str(), header.version) {

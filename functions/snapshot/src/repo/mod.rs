@@ -36,6 +36,7 @@ impl Repository {
             file: Some(file.to_string()),
             ..loc.clone()
         };
+        let mut by_latest = true;
         let generation = match store.read("index.latest") {
             Ok(bytes) if bytes.len() == 8 => i64::from_be_bytes(bytes.try_into().expect("8 bytes")),
             Ok(bytes) => {
@@ -47,6 +48,7 @@ impl Repository {
             // Some stores (read-only URL repositories, listings) lack index.latest: take the
             // largest index-N.
             Err(BlobError::NotFound { .. }) => {
+                by_latest = false;
                 let listed = store.list("").map_err(|e| Error::new(loc.clone(), e))?;
                 let newest = listed
                     .iter()
@@ -74,8 +76,23 @@ impl Repository {
             }
             Err(e) => return Err(Error::new(at("index.latest"), e)),
         };
+        if generation < 0 {
+            return Err(Error::new(
+                at("index.latest"),
+                ErrorKind::Corrupt(format!("names repository generation {generation}")),
+            ));
+        }
         let name = format!("index-{generation}");
-        let bytes = store.read(&name).map_err(|e| Error::new(at(&name), e))?;
+        let bytes = store.read(&name).map_err(|e| match e {
+            // ES writes index-N before index.latest: a missing one means a damaged pointer.
+            BlobError::NotFound { .. } if by_latest => Error::new(
+                at("index.latest"),
+                ErrorKind::Corrupt(format!(
+                    "names generation {generation}, but blob {name} does not exist"
+                )),
+            ),
+            e => Error::new(at(&name), e),
+        })?;
         let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(
                 at(&name),
@@ -135,10 +152,16 @@ impl Repository {
     }
 
     fn read_metadata(&self, loc: &Location, path: &str, codec: &str) -> Result<Node> {
-        let bytes = self
-            .store
-            .read(path)
-            .map_err(|e| Error::new(loc.clone(), e).within(&Location::file(path)))?;
+        let bytes = self.store.read(path).map_err(|e| {
+            // Every metadata blob's name comes from index-N (which has no checksum).
+            let e = match e {
+                BlobError::NotFound { path } => BlobError::NotFound {
+                    path: format!("{path} (named by index-{})", self.data.generation),
+                },
+                e => e,
+            };
+            Error::new(loc.clone(), e).within(&Location::file(path))
+        })?;
         blob_format::decode(path, &bytes, codec).map_err(|e| e.within(loc))
     }
 }
@@ -358,9 +381,11 @@ impl Snapshot {
             shard: Some(shard.shard),
             ..self.location()
         };
-        shard
+        let mut dir = shard
             .directory(self.repo.store.clone())
-            .map_err(|e| e.within(&loc))
+            .map_err(|e| e.within(&loc))?;
+        dir.set_listed_in(&format!("{}/snap-{}.dat", shard.folder, self.entry.uuid));
+        Ok(dir)
     }
 }
 
@@ -630,7 +655,9 @@ impl ShardSnapshot {
                 };
                 Arc::new(BlobFile::new(f.physical_name.clone(), store.clone(), parts))
             };
-            dir.insert(LuceneFile::new(&f.physical_name, src, Some(&f.checksum)));
+            dir.insert(
+                LuceneFile::new(&f.physical_name, src, Some(&f.checksum)).with_blob(&f.blob_name),
+            );
         }
         Ok(dir)
     }

@@ -35,6 +35,17 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// The most output one input byte can give: LZ4 about 255:1, DEFLATE 1032:1, zstd 32768:1
+    /// (an RLE block of 128 KiB from 4 bytes). With the bytes left in the file it bounds a
+    /// chunk's length before a buffer of that length is allocated.
+    pub fn max_expansion(self) -> u64 {
+        match self {
+            Compression::Lz4 | Compression::Lz4WithDict => 256,
+            Compression::Deflate | Compression::DeflateWithDict => 1032,
+            Compression::ZstdEs814 | Compression::ZstdOsDict | Compression::ZstdOsNoDict => 32768,
+        }
+    }
+
     /// Decodes one compression unit from the front of `input` into `out` (the unit's
     /// decompressed length); returns the bytes consumed.
     pub fn decode_unit(self, input: &[u8], out: &mut [u8], order: Endian) -> DecodeResult<usize> {
@@ -467,13 +478,28 @@ impl StoredFieldsReader {
         let start = self.window.offset();
         // The header: retried with a larger window if it straddles the end of the current one.
         let mut want = 64 * 1024;
+        self.window.fill(1)?;
+        if self.window.available().is_empty() {
+            return Err(Error::corrupt(
+                &self.file_name,
+                format!(
+                    "the data ends at doc {} of the {} that {} gives the segment",
+                    self.next_doc,
+                    self.max_doc,
+                    self.file_name.replace(".fdt", ".si")
+                ),
+            ));
+        }
         let (header_len, total_len, sliced) = loop {
             self.window.fill(want)?;
             let mut r = ByteReader::new(self.window.available(), self.format.order);
-            match self
-                .meta
-                .parse(&mut r, &self.format, self.next_doc, self.max_doc)
-            {
+            match self.meta.parse(
+                &mut r,
+                &self.format,
+                self.next_doc,
+                self.max_doc,
+                &self.file_name,
+            ) {
                 Ok((total, sliced)) => break (r.position(), total, sliced),
                 Err(DecodeError::Truncated { .. }) if !self.window.at_end() => {
                     want = self.window.available().len() * 2
@@ -482,6 +508,21 @@ impl StoredFieldsReader {
             }
         };
         self.window.consume(header_len);
+        // The lengths come from the chunk header: check them against what the compressed
+        // bytes left in the file could give before allocating room for them.
+        let left = self.window.data_end - self.window.offset();
+        let most = left.saturating_mul(self.format.compression.max_expansion());
+        if total_len as u64 > most {
+            return Err(self.corrupt(
+                start,
+                DecodeError::Invalid {
+                    at: 0,
+                    what: format!(
+                        "chunk of {total_len} byte(s) cannot come from the {left} compressed byte(s) left in the file"
+                    ),
+                },
+            ));
+        }
         self.chunk = ChunkStart {
             offset: start,
             doc_base: self.next_doc,
@@ -555,6 +596,7 @@ impl ChunkMeta {
         format: &Format,
         next_doc: u32,
         max_doc: u32,
+        fdt_name: &str,
     ) -> DecodeResult<(usize, bool)> {
         let doc_base = r.vint()?;
         if doc_base as u32 != next_doc {
@@ -567,7 +609,8 @@ impl ChunkMeta {
         let sliced = token & 1 == 1;
         if chunk_docs == 0 || next_doc as u64 + chunk_docs as u64 > max_doc as u64 {
             return r.invalid(format!(
-                "chunk of {chunk_docs} doc(s) at doc {next_doc} in a segment of {max_doc}"
+                "chunk of {chunk_docs} doc(s) at doc {next_doc} in a segment of {max_doc} (by {})",
+                fdt_name.replace(".fdt", ".si")
             ));
         }
         let n = chunk_docs as usize;

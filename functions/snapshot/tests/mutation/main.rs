@@ -1,0 +1,307 @@
+//! The reader survives hostile bytes: every case damages one blob of a real fixture repository
+//! (or one file held inline in shard metadata) and reads everything the repository holds, with
+//! and without checksum verification, and, when the damaged file's checksums were made to match
+//! again, once more through a file list that records the damaged file, so that the damage reaches
+//! the parsers. A case fails on a panic, a hang, an error that does not name the damaged blob,
+//! a wrong document where checksums should have caught the damage, or a large allocation.
+//!
+//! `BACKFILL_FUZZ_CASES` (default 300; `make fuzz` runs 10,000 in release), `BACKFILL_FUZZ_SEED`
+//! (default fixed), `BACKFILL_FUZZ_CASE=<n>` to rerun one case, `BACKFILL_FUZZ_TIMEOUT_SECS`.
+
+#[path = "../common.rs"]
+mod common;
+
+mod alloc;
+mod corpus;
+mod mutate;
+mod regressions;
+
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corpus::{Fixture, Overlay, Reading, Target};
+use mutate::{fix_footers, has_footer, mutate, Rng};
+use snapshot::lucene::codec::to_base36;
+use snapshot::ReadOptions;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// No single request of a case may exceed this (the fixtures are under 40 KB and the read
+/// window is 8 MiB), nor may a case hold more than `LIVE_LIMIT` at once.
+const SINGLE_LIMIT: usize = 64 << 20;
+const LIVE_LIMIT: usize = 256 << 20;
+
+const REPOS: [&str; 6] = [
+    "ES_5_6_Updates_Deletes",
+    "ES_6_8_Single",
+    "ES_6_8_Updates_Deletes_Native",
+    "ES_7_10_Single",
+    "ES_7_10_Updates_Deletes_w_Soft",
+    "ES_7_10_Updates_Deletes_wo_Soft",
+];
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => {
+            let v = v.trim();
+            let parsed = match v.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => v.parse(),
+            };
+            parsed.unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
+        }
+        Err(_) => default,
+    }
+}
+
+/// What one case did and found.
+struct CaseResult {
+    errored: bool,
+    failures: Vec<String>,
+}
+
+struct Corpus {
+    fixtures: Vec<Fixture>,
+    targets: Vec<Vec<Target>>,
+}
+
+/// Damages one blob (chosen by the seed and the case number) and reads the repository.
+fn run_case(corpus: &Corpus, seed: u64, case: u64) -> CaseResult {
+    let mut rng = Rng::new(seed, case);
+    let f = rng.below(corpus.fixtures.len());
+    let fx = &corpus.fixtures[f];
+    let target = corpus.targets[f][rng.below(corpus.targets[f].len())].clone();
+    let (label, original, holders): (String, Vec<u8>, Vec<(usize, String)>) = match &target {
+        Target::Blob(path) => (path.clone(), fx.blobs[path].clone(), fx.holders(path)),
+        Target::Inline { shard, physical } => {
+            let file = fx.shards[*shard].3.files.iter();
+            let bytes = file
+                .filter(|f| &f.physical_name == physical)
+                .find_map(|f| f.meta_hash.clone())
+                .expect("inline bytes");
+            let folder = &fx.shards[*shard].3.folder;
+            let label = format!("{physical} (inline in {folder}/snap-*.dat)");
+            (label, bytes, vec![(*shard, physical.clone())])
+        }
+    };
+    let others: Vec<(&str, &[u8])> = fx
+        .blobs
+        .iter()
+        .filter(|(p, _)| **p != label)
+        .map(|(p, d)| (p.as_str(), d.as_slice()))
+        .collect();
+    let mut data = original.clone();
+    let mutation = mutate(&mut rng, &mut data, &others);
+    let fixed = has_footer(&original) && rng.chance(50);
+    if fixed {
+        fix_footers(&mut data);
+    }
+    let description = format!(
+        "seed {seed:#x} case {case}: {}/{label}: {mutation}{}",
+        fx.name,
+        if fixed {
+            ", checksums made to match"
+        } else {
+            ""
+        }
+    );
+    *alloc::CURRENT_CASE.lock().unwrap() = description.clone();
+
+    // An error must name the damaged blob, or the Lucene file it holds.
+    let mut names: Vec<String> = holders.iter().map(|(_, p)| p.clone()).collect();
+    if let Target::Blob(path) = &target {
+        names.push(path.rsplit('/').next().unwrap().to_string());
+    }
+    let verify = ReadOptions::default();
+    let no_verify = ReadOptions {
+        verify_checksums: false,
+        ..verify
+    };
+    let mut readings: Vec<(&str, Reading)> = Vec::new();
+    if let Target::Blob(path) = &target {
+        let store = Arc::new(Overlay::new(
+            &fx.name,
+            fx.blobs.clone(),
+            Some((path.clone(), data.clone())),
+        ));
+        readings.push(("verified", corpus::read_repository(store.clone(), verify)));
+        readings.push(("unverified", corpus::read_repository(store, no_verify)));
+    }
+    // The damaged file as the snapshot's own: its checksum and length recorded, so the
+    // parsers behind the checks see it.
+    if fixed || matches!(target, Target::Inline { .. }) {
+        if let Some((shard, physical)) = holders.first() {
+            let (snap, index, n, files) = &fx.shards[*shard];
+            let mut files = files.clone();
+            for fi in files
+                .files
+                .iter_mut()
+                .filter(|f| &f.physical_name == physical)
+            {
+                fi.length = data.len() as u64;
+                if has_footer(&data) {
+                    let crc = u64::from_be_bytes(data[data.len() - 8..].try_into().unwrap());
+                    fi.checksum = to_base36(crc);
+                }
+                if fi.is_virtual() {
+                    fi.meta_hash = Some(data.clone());
+                }
+            }
+            let replaced = match &target {
+                Target::Blob(path) => Some((path.clone(), data.clone())),
+                Target::Inline { .. } => None,
+            };
+            let store = Arc::new(Overlay::new(&fx.name, fx.blobs.clone(), replaced));
+            let key = (snap.clone(), index.clone(), *n);
+            for (mode, opts) in [("patched", verify), ("patched unverified", no_verify)] {
+                let r = corpus::read_patched_shard(store.clone(), key.clone(), &files, opts);
+                readings.push((mode, r));
+            }
+        }
+    }
+
+    let mut failures = Vec::new();
+    let pristine: BTreeSet<_> = fx.pristine.digest.iter().collect();
+    for (mode, r) in &readings {
+        for e in &r.errors {
+            if !names.iter().any(|n| e.contains(n.as_str())) {
+                failures.push(format!(
+                    "{description}\n  {mode} read: error names none of {names:?}: {e}"
+                ));
+            }
+        }
+        // Unfixed damage to a checksummed blob cannot give a document that differs.
+        if *mode == "verified" && !fixed && has_footer(&original) {
+            for d in r.digest.iter().filter(|d| !pristine.contains(d)) {
+                failures.push(format!(
+                    "{description}\n  verified read: shard {d:?} gave other documents than the undamaged repository"
+                ));
+            }
+        }
+    }
+    CaseResult {
+        errored: readings.iter().any(|(_, r)| !r.errors.is_empty()),
+        failures,
+    }
+}
+
+/// The tests of this binary measure allocations process-wide: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The message and place of the last panic (the hook runs before the unwinding).
+static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
+
+#[test]
+fn mutated_blobs_never_panic_hang_or_allocate_without_bound() {
+    let _alone = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let seed = env_u64("BACKFILL_FUZZ_SEED", 0x5EED_0010);
+    let cases = env_u64("BACKFILL_FUZZ_CASES", 300);
+    let timeout = Duration::from_secs(env_u64("BACKFILL_FUZZ_TIMEOUT_SECS", 20));
+    let only = std::env::var("BACKFILL_FUZZ_CASE")
+        .ok()
+        .map(|_| env_u64("BACKFILL_FUZZ_CASE", 0));
+    let fixtures: Vec<Fixture> = REPOS.iter().map(|r| Fixture::load(r)).collect();
+    let targets = fixtures.iter().map(Fixture::targets).collect();
+    let corpus = Arc::new(Corpus { fixtures, targets });
+
+    std::panic::set_hook(Box::new(|info| {
+        *LAST_PANIC.lock().unwrap() = info.to_string();
+    }));
+    let (jobs, job_rx) = mpsc::channel::<u64>();
+    let (done_tx, done) = mpsc::channel();
+    let worker_corpus = corpus.clone();
+    std::thread::Builder::new()
+        .name("mutation-cases".into())
+        .spawn(move || {
+            for case in job_rx {
+                alloc::reset();
+                let start_live = alloc::live();
+                let started = Instant::now();
+                let r = catch_unwind(AssertUnwindSafe(|| run_case(&worker_corpus, seed, case)));
+                let r = r.map_err(|_| std::mem::take(&mut *LAST_PANIC.lock().unwrap()));
+                let (peak, largest) = alloc::measured();
+                let used = peak.saturating_sub(start_live);
+                if done_tx
+                    .send((case, r, used, largest, started.elapsed()))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+        .unwrap();
+
+    let started = Instant::now();
+    let (mut run, mut errors, mut fine, mut panics) = (0u64, 0u64, 0u64, 0u64);
+    let (mut peak_case, mut largest_alloc, mut slowest) = (0usize, 0usize, Duration::ZERO);
+    let mut failures: Vec<String> = Vec::new();
+    let list: Vec<u64> = match only {
+        Some(c) => vec![c],
+        None => (0..cases).collect(),
+    };
+    for case in list {
+        jobs.send(case).unwrap();
+        let (_, result, used, largest, took) = match done.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(_) => {
+                let what = alloc::CURRENT_CASE
+                    .lock()
+                    .map(|c| c.clone())
+                    .unwrap_or_default();
+                panic!(
+                    "HANG: no result after {timeout:?}: {what}\n(rerun with BACKFILL_FUZZ_SEED={seed:#x} BACKFILL_FUZZ_CASE={case})"
+                );
+            }
+        };
+        run += 1;
+        peak_case = peak_case.max(used);
+        largest_alloc = largest_alloc.max(largest);
+        slowest = slowest.max(took);
+        let description = alloc::CURRENT_CASE.lock().unwrap().clone();
+        match result {
+            Err(panic) => {
+                panics += 1;
+                failures.push(format!("{description}\n  PANIC: {panic}"));
+            }
+            Ok(r) => {
+                if r.errored {
+                    errors += 1;
+                } else {
+                    fine += 1;
+                }
+                failures.extend(r.failures);
+            }
+        }
+        if largest > SINGLE_LIMIT || used > LIVE_LIMIT {
+            failures.push(format!(
+                "{description}\n  MEMORY: largest allocation {largest} byte(s), {used} byte(s) held at the peak"
+            ));
+        }
+    }
+    println!(
+        "mutation: seed {seed:#x}: {run} mutated blobs, {errors} errors, {fine} read fine, {panics} panics, {} other failures; {:.1?} (slowest case {slowest:.1?}); largest allocation {:.1} MiB, peak held by a case {:.1} MiB",
+        failures.len() as u64 - panics,
+        started.elapsed(),
+        largest_alloc as f64 / (1 << 20) as f64,
+        peak_case as f64 / (1 << 20) as f64,
+    );
+    if !failures.is_empty() {
+        for f in failures.iter().take(40) {
+            eprintln!("{f}\n");
+        }
+        panic!(
+            "{} failing case(s) of {run} (seed {seed:#x}; rerun one with BACKFILL_FUZZ_CASE=<n>)",
+            failures.len()
+        );
+    }
+    if run >= 50 {
+        assert!(
+            errors > 0 && fine > 0,
+            "the damage was never noticed, or always"
+        );
+    }
+}
