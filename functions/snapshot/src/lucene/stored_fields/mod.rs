@@ -8,6 +8,7 @@
 pub mod compression;
 pub mod fields;
 pub mod ints;
+mod window;
 pub mod zstd;
 
 use super::codec;
@@ -15,6 +16,7 @@ use super::compound::SegmentFiles;
 use super::directory::LuceneFile;
 use super::input::{ByteReader, DecodeError, DecodeResult, Endian};
 use crate::error::{Error, ErrorKind, Result};
+use window::Window;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -163,92 +165,6 @@ pub struct RawDoc<'a> {
     pub doc: u32,
     pub num_fields: u32,
     pub bytes: &'a [u8],
-}
-
-/// Reads the bytes of a file front to back through a bounded window of ranged reads.
-struct Window {
-    file: LuceneFile,
-    /// Where the data ends (the footer is not read through the window).
-    data_end: u64,
-    /// `buf[pos..valid]` are the file's bytes from `buf_start + pos` on.
-    buf: Vec<u8>,
-    valid: usize,
-    /// File offset of `buf[0]`.
-    buf_start: u64,
-    pos: usize,
-    /// The other buffer of the pair: refills read into it, then the two swap, so steady-state
-    /// reading allocates nothing.
-    spare: Vec<u8>,
-    read_size: usize,
-}
-
-impl Window {
-    fn new(file: LuceneFile, start: u64, data_end: u64, read_size: usize) -> Window {
-        Window {
-            file,
-            data_end,
-            buf: Vec::new(),
-            valid: 0,
-            buf_start: start,
-            pos: 0,
-            spare: Vec::new(),
-            read_size,
-        }
-    }
-
-    fn offset(&self) -> u64 {
-        self.buf_start + self.pos as u64
-    }
-
-    fn available(&self) -> &[u8] {
-        &self.buf[self.pos..self.valid]
-    }
-
-    fn at_end(&self) -> bool {
-        self.buf_start + self.valid as u64 >= self.data_end
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.pos += n;
-    }
-
-    fn seek(&mut self, offset: u64) {
-        let end = self.buf_start + self.valid as u64;
-        if offset >= self.buf_start && offset <= end {
-            self.pos = (offset - self.buf_start) as usize;
-        } else {
-            self.valid = 0;
-            self.buf_start = offset;
-            self.pos = 0;
-        }
-    }
-
-    /// Makes at least `want` bytes available (fewer only at the end of the data).
-    fn fill(&mut self, want: usize) -> Result<()> {
-        let tail = self.valid - self.pos;
-        if tail >= want || self.at_end() {
-            return Ok(());
-        }
-        // The unread tail moves to the front of the spare buffer; one ranged read appends the
-        // next stretch behind it.
-        let have_to = self.buf_start + self.valid as u64;
-        let n = ((want - tail).max(self.read_size) as u64).min(self.data_end - have_to) as usize;
-        let total = tail + n;
-        if self.spare.len() < total {
-            self.spare.resize(total, 0);
-        }
-        self.spare[..tail].copy_from_slice(&self.buf[self.pos..self.valid]);
-        self.file.read_into(have_to, &mut self.spare[tail..total])?;
-        std::mem::swap(&mut self.buf, &mut self.spare);
-        self.buf_start += self.pos as u64;
-        self.pos = 0;
-        self.valid = total;
-        // Keep the spare from holding on to an outsized window (after a huge unit).
-        if self.spare.len() > 4 * self.read_size {
-            self.spare = Vec::new();
-        }
-        Ok(())
-    }
 }
 
 /// Upper bound of the compressed size of a unit of `len` bytes in any of our formats, so that
