@@ -1,0 +1,271 @@
+//! The parts of type mapping that read the snapshot: `start`'s check, and documents counted per
+//! (index, type) for a refusal and for `cat-indices`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use snapshot::{ReadOptions, ShardReader, Snapshot};
+
+use super::{mapping_types, plan, IndexTypes, Plan, TypeMappingError, TypeMappings, TypeRule};
+use crate::control::api::SourceIndex;
+
+/// Why `start` refuses a backfill's type mappings.
+#[derive(Debug, thiserror::Error)]
+pub enum StartCheckError {
+    #[error(transparent)]
+    Rules(#[from] TypeMappingError),
+    #[error("{}", multi_type_message(.0))]
+    MultiType(Vec<(String, BTreeMap<String, u64>)>),
+    #[error("{0}")]
+    Snapshot(#[from] snapshot::Error),
+}
+
+impl StartCheckError {
+    /// Bad input (the rules, or the snapshot's indices as they are), not a passing failure.
+    pub fn is_bad_request(&self) -> bool {
+        match self {
+            StartCheckError::Snapshot(e) => e.is_permanent(),
+            _ => true,
+        }
+    }
+}
+
+fn multi_type_message(indices: &[(String, BTreeMap<String, u64>)]) -> String {
+    let mut out = String::new();
+    for (index, types) in indices {
+        let list: Vec<String> = types
+            .iter()
+            .map(|(t, n)| format!("{t} ({n} documents)"))
+            .collect();
+        let split: Vec<String> = types
+            .keys()
+            .map(|t| format!("--type-mapping {index}/{t}={index}_{t}"))
+            .collect();
+        let json: Vec<String> = types
+            .keys()
+            .map(|t| format!(r#"{{"index": "{index}", "type": "{t}", "target": "{index}_{t}"}}"#))
+            .collect();
+        out += &format!(
+            "index {index} has {} mapping types: {}; OpenSearch has no types, so say where each goes: \
+             split it with {} (API: \"type_mappings\": [{}]), or merge the types with --type-mapping '{index}/*={index}' \
+             (documents of different types with the same _id are then reported as collisions, not written). ",
+            types.len(),
+            list.join(", "),
+            split.join(" "),
+            json.join(", "),
+        );
+    }
+    out.trim_end().to_string()
+}
+
+/// What `start` checks before it records a backfill: the rules are valid, each names a type of
+/// a selected index, and every selected index with several types has rules. Reads each selected
+/// index's metadata; only an index that is refused has its documents read, to count them per
+/// type for the message.
+pub fn check_start(
+    snap: &Snapshot,
+    wanted: impl Fn(&str) -> bool,
+    rules: Vec<TypeRule>,
+) -> Result<Plan, StartCheckError> {
+    let mut indices = Vec::new();
+    for index in snap.index_names().into_iter().filter(|n| wanted(n)) {
+        let meta = snap.index(&index)?;
+        indices.push(IndexTypes {
+            types: mapping_types(&meta.mappings.to_json()),
+            index,
+        });
+    }
+    let plan = plan(rules, &indices)?;
+    if plan.unruled_multi_type.is_empty() {
+        return Ok(plan);
+    }
+    let mut refused = Vec::new();
+    for it in &plan.unruled_multi_type {
+        let mut types: BTreeMap<String, u64> = it.types.iter().map(|t| (t.clone(), 0)).collect();
+        for ((_, t), n) in count_types(snap, |n| n == it.index)? {
+            *types
+                .entry(t.unwrap_or_else(|| "(none)".into()))
+                .or_default() += n.documents;
+        }
+        refused.push((it.index.clone(), types));
+    }
+    Err(StartCheckError::MultiType(refused))
+}
+
+/// Documents of one (index, type).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeCount {
+    pub documents: u64,
+    /// Of an index's documents, those without `_source` (their type is not read): counted under
+    /// type `None`.
+    pub without_source: u64,
+    pub shards: u32,
+}
+
+/// Live top-level documents per (index, type) of the selected indices: every shard is read
+/// (the type is in each document's `_uid`), shards in parallel. The cost of reading the indices.
+pub fn count_types(
+    snap: &Snapshot,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<BTreeMap<(String, Option<String>), TypeCount>, snapshot::Error> {
+    let mut jobs = Vec::new();
+    let mut shards = BTreeMap::new();
+    for name in snap.index_names().into_iter().filter(|n| wanted(n)) {
+        let meta = snap.index(&name)?;
+        jobs.extend((0..meta.number_of_shards).map(|s| (name.clone(), s)));
+        shards.insert(name, meta.number_of_shards);
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let counted: Vec<Result<_, snapshot::Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((index, shard)) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        done.push(count_shard(snap, index, *shard));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a counting thread does not panic"))
+            .collect()
+    });
+    let mut out: BTreeMap<(String, Option<String>), TypeCount> = BTreeMap::new();
+    for c in counted {
+        for (key, n) in c? {
+            let e = out.entry(key).or_default();
+            e.documents += n.documents;
+            e.without_source += n.without_source;
+        }
+    }
+    for ((index, _), c) in out.iter_mut() {
+        c.shards = shards[index];
+    }
+    // An index with no documents still has a row.
+    for (index, n) in shards {
+        if !out.keys().any(|(i, _)| *i == index) {
+            out.insert(
+                (index, None),
+                TypeCount {
+                    shards: n,
+                    ..TypeCount::default()
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn count_shard(
+    snap: &Snapshot,
+    index: &str,
+    shard: u32,
+) -> Result<BTreeMap<(String, Option<String>), TypeCount>, snapshot::Error> {
+    let mut reader = ShardReader::open(snap, index, shard, ReadOptions::default())?;
+    let mut out: BTreeMap<(String, Option<String>), TypeCount> = BTreeMap::new();
+    while let Some(d) = reader.next_document_ref()? {
+        let key = (index.to_string(), d.doc_type.clone());
+        out.entry(key).or_default().documents += 1;
+    }
+    let without = reader.stats().without_source;
+    if without > 0 {
+        let e = out.entry((index.to_string(), None)).or_default();
+        e.documents += without;
+        e.without_source += without;
+    }
+    Ok(out)
+}
+
+/// `cat-indices` under type mappings: the snapshot's documents per TARGET index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetCounts {
+    /// Per target index: the documents routed to it (shards: of the source indices feeding it).
+    pub indices: Vec<SourceIndex>,
+    /// `index/type` without a rule, and their documents (not migrated).
+    pub unmapped: Vec<(String, u64)>,
+    /// Merged targets and their sources.
+    pub merged: Vec<(String, Vec<String>)>,
+}
+
+impl TargetCounts {
+    /// Lines for the report, beside the verdicts.
+    pub fn notes(&self) -> String {
+        let mut out = String::new();
+        for (source, n) in &self.unmapped {
+            out += &format!(
+                "UNMAPPED TYPE {source}: {n} documents have no type mapping rule and are not migrated (reported as {})\n",
+                super::UNMAPPED_TYPE
+            );
+        }
+        for (target, sources) in &self.merged {
+            out += &format!(
+                "MERGED {target}: types {} merged; a document whose _id another type already wrote is reported as {}, not written\n",
+                sources.join(", "),
+                super::COLLISION
+            );
+        }
+        out
+    }
+}
+
+/// Counts per (index, type) aggregated by the target index each goes to.
+pub fn count_by_target(
+    snap: &Snapshot,
+    wanted: impl Fn(&str) -> bool,
+    mappings: &TypeMappings,
+) -> Result<TargetCounts, snapshot::Error> {
+    let counts = count_types(snap, wanted)?;
+    let mut targets: BTreeMap<String, SourceIndex> = BTreeMap::new();
+    let mut shards_seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unmapped: BTreeMap<String, u64> = BTreeMap::new();
+    // The only type of an index decides for its untyped documents (ES 6 documents carry none).
+    let mut only_type: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (index, _) in counts.keys() {
+        if !only_type.contains_key(index) {
+            let types = mapping_types(&snap.index(index)?.mappings.to_json());
+            only_type.insert(index.clone(), (types.len() == 1).then(|| types[0].clone()));
+        }
+    }
+    for ((index, t), c) in &counts {
+        let t = t.as_deref().or(only_type[index].as_deref());
+        match mappings.target_of(index, t) {
+            Some(target) => {
+                let row = targets.entry(target.clone()).or_insert(SourceIndex {
+                    index: target.clone(),
+                    shards: 0,
+                    documents: 0,
+                    without_source: 0,
+                });
+                let seen = shards_seen.entry(target).or_default();
+                if !seen.contains(index) {
+                    seen.push(index.clone());
+                    row.shards += c.shards;
+                }
+                row.documents += c.documents;
+                row.without_source += c.without_source;
+            }
+            None if c.documents > 0 => {
+                *unmapped
+                    .entry(format!("{index}/{}", t.unwrap_or("(unknown type)")))
+                    .or_default() += c.documents;
+            }
+            None => {}
+        }
+    }
+    Ok(TargetCounts {
+        indices: targets.into_values().collect(),
+        unmapped: unmapped.into_iter().collect(),
+        merged: mappings
+            .merged
+            .iter()
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect(),
+    })
+}
