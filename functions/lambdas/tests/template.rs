@@ -195,6 +195,10 @@ fn functions_get_exactly_the_environment_their_configuration_reads() {
                 "DEFAULT_WORKERS" | "MAX_WORKERS" => "1".into(),
                 "ARCHIVE_S3_URI" => "s3://bucket/archive".into(),
                 "TARGET_AUTH" => "none".into(),
+                "SNAPSHOT_REPOSITORY" => "s3://bucket/snapshots".into(),
+                "TARGET_ENDPOINT" => "https://target.example".into(),
+                "ALLOWED_TARGET_ENDPOINTS" => "https://other.example".into(),
+                "ALLOWED_SNAPSHOT_REPOSITORIES" => "s3://other-bucket/snapshots".into(),
                 _ => v,
             })
         });
