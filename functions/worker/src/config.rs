@@ -36,6 +36,11 @@ pub struct WorkerConfig {
     /// Overrides the target endpoint recorded in the backfill.
     #[arg(long, env = "TARGET_ENDPOINT")]
     pub target_endpoint: Option<String>,
+    /// Where the worker may send the target's credentials (Basic or SigV4) when it takes the
+    /// target from the backfill's record, comma-separated; any other target is refused. On AWS:
+    /// the template's TargetEndpoint and AllowedTargetEndpoints.
+    #[arg(long, env = "ALLOWED_TARGET_ENDPOINTS", value_delimiter = ',')]
+    pub allowed_target_endpoints: Vec<String>,
     #[arg(long, env = "TARGET_AUTH", value_enum, default_value_t = AuthMode::None)]
     pub target_auth: AuthMode,
     #[arg(long, env = "TARGET_USERNAME")]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use backfill_aws::{DynamoStore, EmfMetrics, S3Location, S3Reports, Snapshots};
+use backfill_core::control::endpoint_policy::{EndpointError, OverridePolicy, TargetUrl};
 use backfill_core::worker::{Engine, EngineError, LocalReports, RejectionSink, Stop};
 use backfill_target::{Auth, OpenSearchTarget, TargetConfig};
 use tokio::sync::watch;
@@ -59,6 +60,7 @@ async fn run_inner(cfg: WorkerConfig) -> anyhow::Result<u8> {
         .target_endpoint
         .clone()
         .unwrap_or_else(|| record.target.endpoint.clone());
+    check_target(&cfg, &endpoint)?;
     let target = Arc::new(OpenSearchTarget::new(
         target_config(&cfg, &endpoint, &aws).await?,
     )?);
@@ -133,6 +135,27 @@ async fn run_inner(cfg: WorkerConfig) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Before any credential is fetched or sent: the target follows the URL rules, and a target
+/// taken from the backfill's record (which a caller of `start` chose) gets credentials only if
+/// the operator's list names it. `--target-endpoint` is the operator's own choice.
+fn check_target(cfg: &WorkerConfig, endpoint: &str) -> anyhow::Result<()> {
+    let policy = OverridePolicy {
+        allowed_target_endpoints: cfg
+            .allowed_target_endpoints
+            .iter()
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+            .collect(),
+        ..OverridePolicy::default()
+    };
+    let refused = |e: EndpointError| ConfigError(e.to_string());
+    TargetUrl::parse(endpoint).map_err(refused)?;
+    if cfg.target_endpoint.is_none() && cfg.target_auth != AuthMode::None {
+        policy.credentials_may_go_to(endpoint).map_err(refused)?;
+    }
+    Ok(())
 }
 
 /// Path-style S3 addressing when an endpoint override is set (moto and other emulators).
