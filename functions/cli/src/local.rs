@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use backfill_aws::{CloudWatchProgress, DynamoStore, S3Archive, S3Location, Snapshots};
 use backfill_core::asl::RealClock;
+use backfill_core::control::endpoint_policy::{OverridePolicy, Repository, TargetUrl};
 use backfill_core::control::local_fleet::LocalFleet;
 use backfill_core::control::{Control, ControlConfig, InProcessStop};
 use backfill_target::{Auth, OpenSearchClusters};
@@ -44,6 +45,12 @@ pub struct LocalSetup {
     /// Extra environment for workers (checkpoint interval, log level, …).
     #[serde(default)]
     pub worker_env: Vec<(String, String)>,
+    /// Other targets and repositories a start may name (`--allowed-target-endpoint`,
+    /// `--allowed-snapshot-repository`).
+    #[serde(default)]
+    pub allowed_target_endpoints: Vec<String>,
+    #[serde(default)]
+    pub allowed_snapshot_repositories: Vec<String>,
 }
 
 impl LocalSetup {
@@ -64,6 +71,28 @@ impl LocalSetup {
         let mut text = serde_json::to_vec_pretty(self)?;
         text.push(b'\n');
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// What a start may point workers at besides the defaults; every entry follows the URL
+    /// rules. A repository may be a local directory here.
+    pub fn overrides(&self) -> Result<OverridePolicy> {
+        let policy = OverridePolicy {
+            allowed_target_endpoints: self.allowed_target_endpoints.clone(),
+            allowed_snapshot_repositories: self.allowed_snapshot_repositories.clone(),
+            local_directories: true,
+        };
+        TargetUrl::parse(&self.target_endpoint)?;
+        for e in &policy.allowed_target_endpoints {
+            TargetUrl::parse(e)?;
+        }
+        for r in policy
+            .allowed_snapshot_repositories
+            .iter()
+            .chain([&self.snapshot_repository])
+        {
+            Repository::parse(r, true)?;
+        }
+        Ok(policy)
     }
 
     /// Static dummy credentials: the local servers accept any, and a developer's real AWS
@@ -135,6 +164,12 @@ impl LocalSetup {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        // As the template's task: credentials go only to the setup's target and those allowed.
+        let allowed: Vec<&str> = [self.target_endpoint.as_str()]
+            .into_iter()
+            .chain(self.allowed_target_endpoints.iter().map(String::as_str))
+            .collect();
+        env.push(("ALLOWED_TARGET_ENDPOINTS".into(), allowed.join(",")));
         env.extend(self.worker_env.iter().cloned());
         env
     }
@@ -175,6 +210,7 @@ impl LocalControl {
                 snapshot_name: Some(setup.snapshot_name.clone()),
                 target_endpoint: Some(setup.target_endpoint.clone()),
                 create_missing_indices: setup.create_missing_indices,
+                overrides: setup.overrides()?,
                 ..ControlConfig::default()
             },
             store: Arc::new(DynamoStore::new(setup.dynamodb(&cfg), &setup.table)),

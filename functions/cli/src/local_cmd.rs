@@ -68,6 +68,14 @@ pub struct SetupArgs {
     /// Seconds between worker checkpoints.
     #[arg(long, default_value_t = 5)]
     pub checkpoint_seconds: u64,
+    /// Another target a `start` may name (`target_endpoint`) besides `--target`; repeat or
+    /// separate with commas. As the template's AllowedTargetEndpoints.
+    #[arg(long, env = "ALLOWED_TARGET_ENDPOINTS", value_delimiter = ',')]
+    pub allowed_target_endpoint: Vec<String>,
+    /// Another snapshot repository a `start` may name (`snapshot_repository`) besides
+    /// `--repo`; repeat or separate with commas. As the template's AllowedSnapshotRepositories.
+    #[arg(long, env = "ALLOWED_SNAPSHOT_REPOSITORIES", value_delimiter = ',')]
+    pub allowed_snapshot_repository: Vec<String>,
 }
 
 pub async fn run(cmd: LocalCommand) -> Result<()> {
@@ -99,6 +107,8 @@ async fn setup(a: SetupArgs) -> Result<()> {
         default_workers: a.default_workers,
         max_workers: a.max_workers,
         worker_program,
+        allowed_target_endpoints: a.allowed_target_endpoint.clone(),
+        allowed_snapshot_repositories: a.allowed_snapshot_repository.clone(),
         worker_env: vec![
             (
                 "BACKFILL_CHECKPOINT_SECONDS".into(),
@@ -107,6 +117,8 @@ async fn setup(a: SetupArgs) -> Result<()> {
             ("BACKFILL_LOG".into(), a.worker_log.clone()),
         ],
     };
+    // Refused now rather than at the first start.
+    setup.overrides()?;
     let cfg = setup.sdk_config().await;
     let store = DynamoStore::new(setup.dynamodb(&cfg), &setup.table);
     store.create_table().await.with_context(|| {
