@@ -188,7 +188,10 @@ impl ShardReader {
     }
 
     /// Adds where the shard is, the compound file and the blob to an error about its files.
-    fn locate(&self, e: Error) -> Error {
+    fn locate(&self, mut e: Error) -> Error {
+        if let ErrorKind::MissingFile { needed_by, .. } = &mut e.kind {
+            needed_by.get_or_insert_with(|| self.commit.file_name.clone());
+        }
         self.dir.locate(e.within(&self.location))
     }
 
@@ -258,10 +261,7 @@ impl ShardReader {
 
     fn open_current(&mut self) -> Result<()> {
         let sci = &self.commit.segments[self.seg_index];
-        let seg = SegmentReader::open(&self.dir, sci, &self.opts).map_err(|e| {
-            let e = e.within(&self.location);
-            self.dir.locate(e)
-        })?;
+        let seg = SegmentReader::open(&self.dir, sci, &self.opts).map_err(|e| self.locate(e))?;
         let c = seg.counts;
         self.stats.max_docs += c.max_doc as u64;
         self.stats.hard_deleted += c.hard_deleted as u64;

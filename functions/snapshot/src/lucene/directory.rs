@@ -509,6 +509,11 @@ impl Directory {
         e
     }
 
+    /// The metadata blob that lists these files, if known.
+    pub fn listed_in(&self) -> Option<&str> {
+        self.listed_in.as_deref()
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.files.contains_key(name)
     }

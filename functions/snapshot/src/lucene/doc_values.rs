@@ -83,7 +83,9 @@ pub fn read_soft_deletes(
     };
     let meta_name = format!("{segment}_{full_suffix}.dvm");
     let data_name = format!("{segment}_{full_suffix}.dvd");
-    let meta = files.open(&meta_name)?.read_verified()?;
+    // The names come from the field's attributes and generation in the field infos.
+    let named_by = |e: Error| named_by_field_infos(e, field, &fnm_name);
+    let meta = files.open(&meta_name).map_err(named_by)?.read_verified()?;
     let (meta_codec, data_codec) = match layout {
         Layout::Lucene70 => ("Lucene70DocValuesMetadata", "Lucene70DocValuesData"),
         Layout::Lucene80 => ("Lucene80DocValuesMetadata", "Lucene80DocValuesData"),
@@ -144,7 +146,7 @@ pub fn read_soft_deletes(
             dense_rank_power,
             num_values,
         } => {
-            let data = files.open(&data_name)?;
+            let data = files.open(&data_name).map_err(named_by)?;
             let head = data.read_at(0, (data.len() as usize).min(128))?;
             let h = codec::read_index_header(&mut ByteReader::new(&head, Endian::Big))
                 .map_err(|e| Error::in_file(&data_name, e))?;
@@ -184,7 +186,15 @@ pub fn read_soft_deletes(
             let has_rank = layout != Layout::Lucene70 && dense_rank_power != -1;
             let set =
                 read_indexed_disi(&bytes, order, max_doc, has_rank.then_some(dense_rank_power))
-                    .map_err(|e| Error::in_file(&data_name, e))?;
+                    .map_err(|e| {
+                        // Where the set lies is the .dvm's word, how many docs the .si's.
+                        Error::corrupt(
+                            &data_name,
+                            format!(
+                                "soft-deletes doc-id set at {offset}+{length} (by {meta_name}) in a segment of {max_doc} (by {segment}.si): {e}"
+                            ),
+                        )
+                    })?;
             if set.count() as u64 != num_values {
                 return Err(Error::corrupt(
                     &data_name,
@@ -197,6 +207,14 @@ pub fn read_soft_deletes(
             Ok(set)
         }
     }
+}
+
+/// A doc-values file that is missing was named by the soft-deletes field's entry in `fnm`.
+fn named_by_field_infos(mut e: Error, field: &FieldInfo, fnm: &str) -> Error {
+    if let ErrorKind::MissingFile { needed_by, .. } = &mut e.kind {
+        needed_by.get_or_insert_with(|| format!("the soft-deletes field {} of {fnm}", field.name));
+    }
+    e
 }
 
 struct MetaWalker<'a> {

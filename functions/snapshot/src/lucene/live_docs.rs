@@ -1,6 +1,7 @@
 //! `.liv`: which documents of a segment are not hard-deleted.
 
 use super::codec;
+use super::commit::SegmentCommitInfo;
 use super::input::{ByteReader, Endian};
 use crate::error::{Error, Result};
 
@@ -62,15 +63,15 @@ impl DocSet {
     }
 }
 
-/// Reads the live-docs bitset (bit set = live) and checks it against the commit's delete count.
+/// Reads the live-docs bitset (bit set = live) of a segment of `max_doc` documents and checks
+/// it against the commit's delete count.
 pub fn read_live_docs(
     file_name: &str,
     data: &[u8],
-    segment_id: &[u8; 16],
-    del_gen: i64,
+    sci: &SegmentCommitInfo,
     max_doc: u32,
-    del_count: u32,
 ) -> Result<DocSet> {
+    let (segment_id, del_gen, del_count) = (&sci.id, sci.del_gen, sci.del_count as u32);
     let mut r = ByteReader::new(data, Endian::Big);
     let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(file_name, e))?;
     let order = match (header.codec.as_str(), header.version) {
@@ -95,6 +96,19 @@ pub fn read_live_docs(
     }
     r.set_order(order);
     let n = (max_doc as usize).div_ceil(64);
+    // The document count is the .si's word: check it against the bytes here before sizing
+    // the bitset by it.
+    if r.remaining() < n * 8 + codec::FOOTER_LEN {
+        return Err(Error::corrupt(
+            file_name,
+            format!(
+                "a bitset of {max_doc} document(s) (by {}.si) needs {} byte(s), the file has {} left",
+                sci.name,
+                n * 8,
+                r.remaining().saturating_sub(codec::FOOTER_LEN)
+            ),
+        ));
+    }
     let mut words = Vec::with_capacity(n);
     for _ in 0..n {
         words.push(r.i64().map_err(|e| Error::in_file(file_name, e))? as u64);
@@ -105,8 +119,10 @@ pub fn read_live_docs(
         return Err(Error::corrupt(
             file_name,
             format!(
-                "{} deleted document(s) in the bitset, the commit says {del_count}",
-                max_doc - live
+                "{} deleted document(s) in the bitset of {max_doc} (by {}.si), {} says {del_count}",
+                max_doc - live,
+                sci.name,
+                sci.commit
             ),
         ));
     }

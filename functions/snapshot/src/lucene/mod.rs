@@ -24,7 +24,14 @@ use crate::error::{Error, Result};
 /// Reads the newest commit point of a directory.
 pub fn read_commit(dir: &Directory) -> Result<Commit> {
     let name = dir.latest_commit().ok_or_else(|| {
-        Error::corrupt("segments_N", "no commit point (segments_N) among the files")
+        let among = match dir.listed_in() {
+            Some(m) => format!("the files {m} lists"),
+            None => "the files".to_string(),
+        };
+        Error::corrupt(
+            "segments_N",
+            format!("no commit point (segments_N) among {among}"),
+        )
     })?;
     let data = dir.open(&name)?.read_verified()?;
     parse_commit(&name, &data)

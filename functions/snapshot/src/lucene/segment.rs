@@ -95,14 +95,7 @@ impl SegmentReader {
         let hard = match sci.live_docs_file() {
             Some(liv_name) => {
                 let data = dir.open(&liv_name)?.read_verified()?;
-                Some(read_live_docs(
-                    &liv_name,
-                    &data,
-                    &sci.id,
-                    sci.del_gen,
-                    max_doc,
-                    sci.del_count as u32,
-                )?)
+                Some(read_live_docs(&liv_name, &data, sci, max_doc)?)
             }
             None if sci.del_count != 0 => {
                 return Err(Error::corrupt(
@@ -126,13 +119,15 @@ impl SegmentReader {
                 max_doc,
                 opts,
             )?),
-            None if sci.soft_del_count > 0 => return Err(Error::corrupt(
-                &fnm_name,
-                format!(
+            None if sci.soft_del_count > 0 => {
+                return Err(Error::corrupt(
+                    &fnm_name,
+                    format!(
                     "segment {seg} counts {} soft deletes (by {}) but has no soft-deletes field",
                     sci.soft_del_count, sci.commit
                 ),
-            )),
+                ))
+            }
             _ => None,
         };
         let live = match (hard, soft) {

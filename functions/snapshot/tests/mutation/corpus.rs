@@ -315,3 +315,57 @@ pub fn read_patched_shard(
     }
     out
 }
+
+/// A Lucene index written by real Lucene (`tests/data/lucene/<name>`), held in memory.
+pub struct LuceneIndex {
+    pub name: String,
+    pub files: Vec<(String, Vec<u8>)>,
+    pub pristine: Reading,
+}
+
+impl LuceneIndex {
+    pub fn load(name: &str) -> LuceneIndex {
+        let dir = super::common::project_dir()
+            .join("tests/data/lucene")
+            .join(name);
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        let mut ix = LuceneIndex {
+            name: name.to_string(),
+            files,
+            pristine: Reading::default(),
+        };
+        ix.pristine = ix.read(ix.files.clone(), ReadOptions::default());
+        assert!(
+            ix.pristine.errors.is_empty() && ix.pristine.documents > 0,
+            "{name}: {:?}",
+            ix.pristine.errors
+        );
+        ix
+    }
+
+    /// Reads the index from `files` (its own, or a damaged copy) as one shard.
+    pub fn read(&self, files: Vec<(String, Vec<u8>)>, opts: ReadOptions) -> Reading {
+        let mut out = Reading::default();
+        let location = Location {
+            index: Some(self.name.clone()),
+            shard: Some(0),
+            ..Default::default()
+        };
+        let dir = super::common::memory_directory(files);
+        match ShardReader::from_directory(dir, location, opts) {
+            Ok(r) => read_shard(r, ("lucene".into(), self.name.clone(), 0), &mut out),
+            Err(e) => out.errors.push(e.to_string()),
+        }
+        out
+    }
+}

@@ -12,20 +12,18 @@
 mod common;
 
 mod alloc;
+mod cases;
 mod corpus;
 mod mutate;
 mod regressions;
 
-use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corpus::{Fixture, Overlay, Reading, Target};
-use mutate::{fix_footers, has_footer, mutate, Rng};
-use snapshot::lucene::codec::to_base36;
-use snapshot::ReadOptions;
+use cases::{run_case, Corpus};
+use corpus::{Fixture, LuceneIndex};
 
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
@@ -34,6 +32,17 @@ static ALLOCATOR: alloc::Counting = alloc::Counting;
 /// window is 8 MiB), nor may a case hold more than `LIVE_LIMIT` at once.
 const SINGLE_LIMIT: usize = 64 << 20;
 const LIVE_LIMIT: usize = 256 << 20;
+
+/// Small indexes of `tests/data/lucene` with what the fixtures lack: Lucene 9 and 10, DEFLATE
+/// and zstd stored fields, hard and soft deletes.
+const INDEXES: [&str; 6] = [
+    "l8_fast",
+    "l9_mixed",
+    "l10_best_compression",
+    "l9_es_zstd_best_compression",
+    "l9_os_zstd",
+    "l9_os_zstd_no_dict",
+];
 
 const REPOS: [&str; 6] = [
     "ES_5_6_Updates_Deletes",
@@ -58,137 +67,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
     }
 }
 
-/// What one case did and found.
-struct CaseResult {
-    errored: bool,
-    failures: Vec<String>,
-}
-
-struct Corpus {
-    fixtures: Vec<Fixture>,
-    targets: Vec<Vec<Target>>,
-}
-
-/// Damages one blob (chosen by the seed and the case number) and reads the repository.
-fn run_case(corpus: &Corpus, seed: u64, case: u64) -> CaseResult {
-    let mut rng = Rng::new(seed, case);
-    let f = rng.below(corpus.fixtures.len());
-    let fx = &corpus.fixtures[f];
-    let target = corpus.targets[f][rng.below(corpus.targets[f].len())].clone();
-    let (label, original, holders): (String, Vec<u8>, Vec<(usize, String)>) = match &target {
-        Target::Blob(path) => (path.clone(), fx.blobs[path].clone(), fx.holders(path)),
-        Target::Inline { shard, physical } => {
-            let file = fx.shards[*shard].3.files.iter();
-            let bytes = file
-                .filter(|f| &f.physical_name == physical)
-                .find_map(|f| f.meta_hash.clone())
-                .expect("inline bytes");
-            let folder = &fx.shards[*shard].3.folder;
-            let label = format!("{physical} (inline in {folder}/snap-*.dat)");
-            (label, bytes, vec![(*shard, physical.clone())])
-        }
-    };
-    let others: Vec<(&str, &[u8])> = fx
-        .blobs
-        .iter()
-        .filter(|(p, _)| **p != label)
-        .map(|(p, d)| (p.as_str(), d.as_slice()))
-        .collect();
-    let mut data = original.clone();
-    let mutation = mutate(&mut rng, &mut data, &others);
-    let fixed = has_footer(&original) && rng.chance(50);
-    if fixed {
-        fix_footers(&mut data);
-    }
-    let description = format!(
-        "seed {seed:#x} case {case}: {}/{label}: {mutation}{}",
-        fx.name,
-        if fixed {
-            ", checksums made to match"
-        } else {
-            ""
-        }
-    );
-    *alloc::CURRENT_CASE.lock().unwrap() = description.clone();
-
-    // An error must name the damaged blob, or the Lucene file it holds.
-    let mut names: Vec<String> = holders.iter().map(|(_, p)| p.clone()).collect();
-    if let Target::Blob(path) = &target {
-        names.push(path.rsplit('/').next().unwrap().to_string());
-    }
-    let verify = ReadOptions::default();
-    let no_verify = ReadOptions {
-        verify_checksums: false,
-        ..verify
-    };
-    let mut readings: Vec<(&str, Reading)> = Vec::new();
-    if let Target::Blob(path) = &target {
-        let store = Arc::new(Overlay::new(
-            &fx.name,
-            fx.blobs.clone(),
-            Some((path.clone(), data.clone())),
-        ));
-        readings.push(("verified", corpus::read_repository(store.clone(), verify)));
-        readings.push(("unverified", corpus::read_repository(store, no_verify)));
-    }
-    // The damaged file as the snapshot's own: its checksum and length recorded, so the
-    // parsers behind the checks see it.
-    if fixed || matches!(target, Target::Inline { .. }) {
-        if let Some((shard, physical)) = holders.first() {
-            let (snap, index, n, files) = &fx.shards[*shard];
-            let mut files = files.clone();
-            for fi in files
-                .files
-                .iter_mut()
-                .filter(|f| &f.physical_name == physical)
-            {
-                fi.length = data.len() as u64;
-                if has_footer(&data) {
-                    let crc = u64::from_be_bytes(data[data.len() - 8..].try_into().unwrap());
-                    fi.checksum = to_base36(crc);
-                }
-                if fi.is_virtual() {
-                    fi.meta_hash = Some(data.clone());
-                }
-            }
-            let replaced = match &target {
-                Target::Blob(path) => Some((path.clone(), data.clone())),
-                Target::Inline { .. } => None,
-            };
-            let store = Arc::new(Overlay::new(&fx.name, fx.blobs.clone(), replaced));
-            let key = (snap.clone(), index.clone(), *n);
-            for (mode, opts) in [("patched", verify), ("patched unverified", no_verify)] {
-                let r = corpus::read_patched_shard(store.clone(), key.clone(), &files, opts);
-                readings.push((mode, r));
-            }
-        }
-    }
-
-    let mut failures = Vec::new();
-    let pristine: BTreeSet<_> = fx.pristine.digest.iter().collect();
-    for (mode, r) in &readings {
-        for e in &r.errors {
-            if !names.iter().any(|n| e.contains(n.as_str())) {
-                failures.push(format!(
-                    "{description}\n  {mode} read: error names none of {names:?}: {e}"
-                ));
-            }
-        }
-        // Unfixed damage to a checksummed blob cannot give a document that differs.
-        if *mode == "verified" && !fixed && has_footer(&original) {
-            for d in r.digest.iter().filter(|d| !pristine.contains(d)) {
-                failures.push(format!(
-                    "{description}\n  verified read: shard {d:?} gave other documents than the undamaged repository"
-                ));
-            }
-        }
-    }
-    CaseResult {
-        errored: readings.iter().any(|(_, r)| !r.errors.is_empty()),
-        failures,
-    }
-}
-
 /// The tests of this binary measure allocations process-wide: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -206,7 +84,12 @@ fn mutated_blobs_never_panic_hang_or_allocate_without_bound() {
         .map(|_| env_u64("BACKFILL_FUZZ_CASE", 0));
     let fixtures: Vec<Fixture> = REPOS.iter().map(|r| Fixture::load(r)).collect();
     let targets = fixtures.iter().map(Fixture::targets).collect();
-    let corpus = Arc::new(Corpus { fixtures, targets });
+    let indexes = INDEXES.iter().map(|n| LuceneIndex::load(n)).collect();
+    let corpus = Arc::new(Corpus {
+        fixtures,
+        targets,
+        indexes,
+    });
 
     std::panic::set_hook(Box::new(|info| {
         *LAST_PANIC.lock().unwrap() = info.to_string();

@@ -89,3 +89,38 @@ fn a_file_length_from_metadata_far_beyond_its_blob_does_not_drive_the_read_buffe
         assert!(largest < SINGLE_LIMIT, "largest allocation {largest}");
     }
 }
+
+#[test]
+fn a_segment_size_beyond_its_live_docs_file_does_not_size_the_bitset() {
+    // `_1.si` of a Lucene 9.8 index made to say 2^31 - 1 documents (checksum recomputed): the
+    // live-docs bitset of that many documents (256 MiB) was allocated before the `.liv` file,
+    // of a few bytes, was found too short.
+    let src = super::common::project_dir().join("tests/data/lucene/l9_os_zstd");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        let mut data = std::fs::read(e.path()).unwrap();
+        if name == "_1.si" {
+            // Index header, then the version (3 ints), hasMinVersion and the min version (3
+            // ints), then docCount (little-endian, Lucene 9).
+            let at = 4 + 1 + data[4] as usize + 4 + 16;
+            let mut p = at + 1 + data[at] as usize + 12;
+            p += 1 + if data[p] == 1 { 12 } else { 0 };
+            data[p..p + 4].copy_from_slice(&i32::MAX.to_le_bytes());
+            let n = data.len();
+            let crc = crc32fast::hash(&data[..n - 8]) as u64;
+            data[n - 8..].copy_from_slice(&crc.to_be_bytes());
+        }
+        files.push((name, data));
+    }
+    let (r, largest) = measured(|| {
+        read_all(
+            super::common::memory_directory(files),
+            ReadOptions::default(),
+        )
+    });
+    assert!(largest < SINGLE_LIMIT, "largest allocation {largest}");
+    let e = r.expect_err("2^31 - 1 documents in a few bytes of bitset");
+    assert!(e.to_string().contains("_1.si"), "{e}");
+}
