@@ -3,6 +3,8 @@
 use hyper::header::HeaderValue;
 use hyper::Uri;
 
+use backfill_core::control::endpoint_policy::{EndpointError, TargetUrl};
+
 use crate::TargetConfigError;
 
 #[derive(Debug, Clone)]
@@ -17,6 +19,18 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     pub fn parse(text: &str) -> Result<Endpoint, TargetConfigError> {
+        // The rules (https but to loopback, no user-info, no metadata address …) have one
+        // home; this only takes the URL apart for requests.
+        TargetUrl::parse(text).map_err(|e| match e {
+            EndpointError::Invalid { url, reason } => TargetConfigError::Endpoint {
+                endpoint: url,
+                reason,
+            },
+            other => TargetConfigError::Endpoint {
+                endpoint: text.to_string(),
+                reason: other.to_string(),
+            },
+        })?;
         let err = |reason: &str| TargetConfigError::Endpoint {
             endpoint: text.to_string(),
             reason: reason.to_string(),
@@ -32,20 +46,6 @@ impl Endpoint {
             None => return Err(err("needs a scheme: http://host:port or https://host")),
         };
         let authority = uri.authority().ok_or_else(|| err("has no host"))?;
-        if authority.as_str().contains('@') {
-            // Do not echo it: the user part may hold a password.
-            return Err(TargetConfigError::Endpoint {
-                endpoint: format!(
-                    "{}://<user info>@{}",
-                    if https { "https" } else { "http" },
-                    authority.host()
-                ),
-                reason: "credentials do not belong in the URL; use Basic auth".into(),
-            });
-        }
-        if uri.query().is_some() {
-            return Err(err("must not have a query string"));
-        }
         let default_port = if https { 443 } else { 80 };
         let host = match authority.port_u16() {
             Some(p) if p == default_port => authority.host(),
@@ -105,7 +105,15 @@ mod tests {
 
     #[test]
     fn bad_endpoints_are_refused_without_echoing_passwords() {
-        for bad in ["127.0.0.1:9200", "ftp://h", "http://h/?x=1", "not a url"] {
+        for bad in [
+            "127.0.0.1:9200",
+            "ftp://h",
+            "http://h/?x=1",
+            "not a url",
+            // endpoint_policy's rules, applied here too.
+            "http://search.example",
+            "https://169.254.169.254",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
         let e = Endpoint::parse("https://admin:hunter2@h").unwrap_err();
