@@ -2,7 +2,33 @@
 
 use super::api::{ControlError, StartRequest};
 use super::service::{selected, Control};
+use crate::model::BackfillRecord;
 use crate::type_mapping::{check_start, TypeMappings};
+
+/// Rules are fixed at the first start: a later start that names other rules is refused rather
+/// than resumed with rules it did not ask for.
+pub(super) fn same_type_mappings(
+    record: &BackfillRecord,
+    req: &StartRequest,
+) -> Result<(), ControlError> {
+    if req.type_mappings.is_empty() || req.type_mappings == record.type_mappings.rules {
+        return Ok(());
+    }
+    let list = |rules: &[crate::type_mapping::TypeRule]| {
+        let v: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    Err(ControlError::BadRequest(format!(
+        "backfill {} was started with type mappings {}; they cannot change (asked: {}). Start without --type-mapping to resume, or start a new backfill",
+        record.id,
+        list(&record.type_mappings.rules),
+        list(&req.type_mappings)
+    )))
+}
 
 impl Control {
     /// The type mappings a first start records: its rules checked against the selected indices'
@@ -33,9 +59,7 @@ impl Control {
                 Ok(plan.mappings)
             }
             Err(e) if e.is_bad_request() => Err(ControlError::BadRequest(e.to_string())),
-            Err(e) => Err(ControlError::Unavailable(format!(
-                "cannot read the snapshot: {e}"
-            ))),
+            Err(e) => Err(ControlError::Unavailable(e.to_string())),
         }
     }
 }

@@ -255,7 +255,8 @@ impl Router {
 
     /// The other sources of a merged target than `index/doc_type` (for collision reports).
     pub fn other_sources(&self, target: &str, doc_type: Option<&str>) -> Vec<String> {
-        let me = format!("{}/{}", self.index, doc_type.unwrap_or("_doc"));
+        let t = doc_type.or(self.only_type.as_deref()).unwrap_or("_doc");
+        let me = format!("{}/{t}", self.index);
         self.mappings
             .merged
             .get(target)

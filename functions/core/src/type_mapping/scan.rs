@@ -2,7 +2,8 @@
 //! (index, type) for a refusal and for `cat-indices`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use snapshot::{ReadOptions, ShardReader, Snapshot};
 
@@ -14,9 +15,9 @@ use crate::control::api::SourceIndex;
 pub enum StartCheckError {
     #[error(transparent)]
     Rules(#[from] TypeMappingError),
-    #[error("{}", multi_type_message(.0))]
-    MultiType(Vec<(String, BTreeMap<String, u64>)>),
-    #[error("{0}")]
+    #[error("{}", multi_type_message(&.0, *.1))]
+    MultiType(Vec<(String, BTreeMap<String, u64>)>, bool),
+    #[error("cannot read the snapshot: {0}")]
     Snapshot(#[from] snapshot::Error),
 }
 
@@ -30,12 +31,14 @@ impl StartCheckError {
     }
 }
 
-fn multi_type_message(indices: &[(String, BTreeMap<String, u64>)]) -> String {
+/// `complete`: false when counting stopped at its time budget (the counts are then minimums).
+fn multi_type_message(indices: &[(String, BTreeMap<String, u64>)], complete: bool) -> String {
+    let at_least = if complete { "" } else { "at least " };
     let mut out = String::new();
     for (index, types) in indices {
         let list: Vec<String> = types
             .iter()
-            .map(|(t, n)| format!("{t} ({n} documents)"))
+            .map(|(t, n)| format!("{t} ({at_least}{n} documents)"))
             .collect();
         let split: Vec<String> = types
             .keys()
@@ -55,8 +58,18 @@ fn multi_type_message(indices: &[(String, BTreeMap<String, u64>)]) -> String {
             json.join(", "),
         );
     }
+    if !complete {
+        out += &format!(
+            "(Counting stopped after {} s: the counts are what was read by then.)",
+            COUNT_BUDGET.as_secs()
+        );
+    }
     out.trim_end().to_string()
 }
+
+/// How long a refusal may spend counting documents per type (start runs in a Lambda with a
+/// timeout): past it, the message gives the counts read so far as minimums.
+pub const COUNT_BUDGET: Duration = Duration::from_secs(45);
 
 /// What `start` checks before it records a backfill: the rules are valid, each names a type of
 /// a selected index, and every selected index with several types has rules. Reads each selected
@@ -79,17 +92,21 @@ pub fn check_start(
     if plan.unruled_multi_type.is_empty() {
         return Ok(plan);
     }
+    let deadline = Instant::now() + COUNT_BUDGET;
     let mut refused = Vec::new();
+    let mut complete = true;
     for it in &plan.unruled_multi_type {
         let mut types: BTreeMap<String, u64> = it.types.iter().map(|t| (t.clone(), 0)).collect();
-        for ((_, t), n) in count_types(snap, |n| n == it.index)? {
+        let (counts, done) = count_types_until(snap, |n| n == it.index, Some(deadline))?;
+        complete &= done;
+        for ((_, t), n) in counts {
             *types
                 .entry(t.unwrap_or_else(|| "(none)".into()))
                 .or_default() += n.documents;
         }
         refused.push((it.index.clone(), types));
     }
-    Err(StartCheckError::MultiType(refused))
+    Err(StartCheckError::MultiType(refused, complete))
 }
 
 /// Documents of one (index, type).
@@ -107,7 +124,20 @@ pub struct TypeCount {
 pub fn count_types(
     snap: &Snapshot,
     wanted: impl Fn(&str) -> bool,
-) -> Result<BTreeMap<(String, Option<String>), TypeCount>, snapshot::Error> {
+) -> Result<Counts, snapshot::Error> {
+    Ok(count_types_until(snap, wanted, None)?.0)
+}
+
+/// Documents per (index, type).
+pub type Counts = BTreeMap<(String, Option<String>), TypeCount>;
+
+/// [`count_types`] that stops at `deadline`; the flag says whether every shard was read.
+fn count_types_until(
+    snap: &Snapshot,
+    wanted: impl Fn(&str) -> bool,
+    deadline: Option<Instant>,
+) -> Result<(Counts, bool), snapshot::Error> {
+    let late = AtomicBool::new(false);
     let mut jobs = Vec::new();
     let mut shards = BTreeMap::new();
     for name in snap.index_names().into_iter().filter(|n| wanted(n)) {
@@ -126,7 +156,7 @@ pub fn count_types(
                     let mut done = Vec::new();
                     while let Some((index, shard)) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
                     {
-                        done.push(count_shard(snap, index, *shard));
+                        done.push(count_shard(snap, index, *shard, deadline, &late));
                     }
                     done
                 })
@@ -160,19 +190,30 @@ pub fn count_types(
             );
         }
     }
-    Ok(out)
+    Ok((out, !late.load(Ordering::Relaxed)))
 }
 
 fn count_shard(
     snap: &Snapshot,
     index: &str,
     shard: u32,
-) -> Result<BTreeMap<(String, Option<String>), TypeCount>, snapshot::Error> {
+    deadline: Option<Instant>,
+    late: &AtomicBool,
+) -> Result<Counts, snapshot::Error> {
+    let mut out = Counts::new();
+    if late.load(Ordering::Relaxed) {
+        return Ok(out);
+    }
     let mut reader = ShardReader::open(snap, index, shard, ReadOptions::default())?;
-    let mut out: BTreeMap<(String, Option<String>), TypeCount> = BTreeMap::new();
+    let mut n = 0u64;
     while let Some(d) = reader.next_document_ref()? {
         let key = (index.to_string(), d.doc_type.clone());
         out.entry(key).or_default().documents += 1;
+        n += 1;
+        if n % 4096 == 0 && deadline.is_some_and(|d| Instant::now() > d) {
+            late.store(true, Ordering::Relaxed);
+            return Ok(out);
+        }
     }
     let without = reader.stats().without_source;
     if without > 0 {
@@ -268,4 +309,24 @@ pub fn count_by_target(
             .map(|(t, s)| (t.clone(), s.clone()))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_types_counts_and_rules_and_says_when_counts_are_partial() {
+        let types: BTreeMap<String, u64> = [("a".to_string(), 3), ("b".to_string(), 1)].into();
+        let m = multi_type_message(&[("logs".into(), types.clone())], true);
+        assert!(
+            m.starts_with("index logs has 2 mapping types: a (3 documents), b (1 documents);"),
+            "{m}"
+        );
+        assert!(m.contains("--type-mapping logs/a=logs_a --type-mapping logs/b=logs_b"));
+        assert!(!m.contains("at least") && !m.contains("Counting stopped"));
+        let m = multi_type_message(&[("logs".into(), types)], false);
+        assert!(m.contains("a (at least 3 documents)"), "{m}");
+        assert!(m.contains("Counting stopped after 45 s"), "{m}");
+    }
 }
