@@ -32,6 +32,16 @@ impl DocSet {
         DocSet { words, len }
     }
 
+    /// The documents of `of` (all `len` when `None`) that are not in `minus`, a word at a time.
+    pub fn without(of: Option<&DocSet>, minus: &DocSet, len: u32) -> DocSet {
+        let n = (len as usize).div_ceil(64);
+        let word = |s: &DocSet, i: usize| s.words.get(i).copied().unwrap_or(0);
+        let words = (0..n)
+            .map(|i| of.map_or(u64::MAX, |o| word(o, i)) & !word(minus, i))
+            .collect();
+        DocSet::from_words(words, len)
+    }
+
     #[inline]
     pub fn contains(&self, doc: u32) -> bool {
         doc < self.len && (self.words[(doc >> 6) as usize] >> (doc & 63)) & 1 == 1

@@ -82,6 +82,8 @@ impl SegmentReader {
         let fnm = files.open(&fnm_name)?.read_verified()?;
         let field_infos = parse_field_infos(&fnm_name, &fnm, &sci.id)?;
         let max_doc = info.max_doc;
+        // Opened first: its index checks the document count that sizes liveness below.
+        let stored = StoredFieldsReader::open(files, seg, &sci.id, max_doc, opts.read_size)?;
 
         if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
             return Err(Error::corrupt(
@@ -133,15 +135,7 @@ impl SegmentReader {
         let live = match (hard, soft) {
             (None, None) => None,
             (Some(h), None) => Some(h),
-            (h, Some(s)) => {
-                let mut live = DocSet::empty(max_doc);
-                for d in 0..max_doc {
-                    if h.as_ref().is_none_or(|h| h.contains(d)) && !s.contains(d) {
-                        live.insert(d);
-                    }
-                }
-                Some(live)
-            }
+            (h, Some(s)) => Some(DocSet::without(h.as_ref(), &s, max_doc)),
         };
         let live_count = live.as_ref().map_or(max_doc, DocSet::count);
         let expected = max_doc - sci.del_count as u32 - sci.soft_del_count as u32;
@@ -154,7 +148,6 @@ impl SegmentReader {
                 ),
             ));
         }
-        let stored = StoredFieldsReader::open(files, seg, &sci.id, max_doc, opts.read_size)?;
         if opts.verify_checksums {
             stored.file().verify_streaming(opts.read_size)?;
         }

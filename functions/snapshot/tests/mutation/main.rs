@@ -70,6 +70,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// The tests of this binary measure allocations process-wide: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+const CASES_THREAD: &str = "mutation-cases";
+
 /// The message and place of the last panic (the hook runs before the unwinding).
 static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
@@ -91,14 +93,20 @@ fn mutated_blobs_never_panic_hang_or_allocate_without_bound() {
         indexes,
     });
 
-    std::panic::set_hook(Box::new(|info| {
-        *LAST_PANIC.lock().unwrap() = info.to_string();
+    // Panics of the cases are reported with their case; others (this thread's) as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(CASES_THREAD) {
+            *LAST_PANIC.lock().unwrap() = info.to_string();
+        } else {
+            default_hook(info);
+        }
     }));
     let (jobs, job_rx) = mpsc::channel::<u64>();
     let (done_tx, done) = mpsc::channel();
     let worker_corpus = corpus.clone();
     std::thread::Builder::new()
-        .name("mutation-cases".into())
+        .name(CASES_THREAD.into())
         .spawn(move || {
             for case in job_rx {
                 alloc::reset();

@@ -124,3 +124,37 @@ fn a_segment_size_beyond_its_live_docs_file_does_not_size_the_bitset() {
     let e = r.expect_err("2^31 - 1 documents in a few bytes of bitset");
     assert!(e.to_string().contains("_1.si"), "{e}");
 }
+
+#[test]
+fn a_segment_size_beyond_its_stored_fields_is_an_error_before_liveness_is_sized_by_it() {
+    // `_0.si` (held inline in the shard's metadata) of a soft-deletes segment made to say
+    // 2^31 - 1 documents: liveness was computed for that many (a 256 MiB bitset and a loop of
+    // seconds) before anything compared the count with the stored fields.
+    let fx = Fixture::load("ES_7_10_Updates_Deletes_w_Soft");
+    let (snap, index, shard, mut files) = fx.shards[0].clone();
+    let si = files
+        .files
+        .iter_mut()
+        .find(|f| f.physical_name == "_0.si")
+        .unwrap();
+    let data = si.meta_hash.as_mut().unwrap();
+    // Index header, the version (3 ints), hasMinVersion and the min version (3 ints), then
+    // docCount (big-endian before Lucene 9).
+    let at = 4 + 1 + data[4] as usize + 4 + 16;
+    let mut p = at + 1 + data[at] as usize + 12;
+    p += 1 + if data[p] == 1 { 12 } else { 0 };
+    data[p..p + 4].copy_from_slice(&i32::MAX.to_be_bytes());
+    let n = data.len();
+    let crc = crc32fast::hash(&data[..n - 8]) as u64;
+    data[n - 8..].copy_from_slice(&crc.to_be_bytes());
+    si.checksum = snapshot::lucene::codec::to_base36(crc);
+    let store = Arc::new(Overlay::new(&fx.name, fx.blobs.clone(), None));
+    let started = std::time::Instant::now();
+    let (r, largest) = measured(|| {
+        corpus::read_patched_shard(store, (snap, index, shard), &files, ReadOptions::default())
+    });
+    assert!(largest < SINGLE_LIMIT, "largest allocation {largest}");
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(r.errors[0].contains("_0.si"), "{}", r.errors[0]);
+}

@@ -177,6 +177,8 @@ fn compressed_bound(len: usize) -> usize {
 pub struct StoredFieldsReader {
     format: Format,
     file_name: String,
+    /// The file that gives the chunk size (`.fdm`, or the `.fdt` itself before Lucene 8.7).
+    sizes_from: String,
     max_doc: u32,
     chunk_size: usize,
     window: Window,
@@ -232,7 +234,26 @@ impl StoredFieldsReader {
                 ));
             }
             m.set_order(format.order);
-            m.vint().map_err(|e| Error::in_file(&fdm_name, e))?
+            let chunk_size = m.vint().map_err(|e| Error::in_file(&fdm_name, e))?;
+            // The fields index counts the segment's documents (Lucene checks it too): a
+            // wrong count in the .si must not size anything. Lucene 8.7 writes the PackedInts
+            // version before it.
+            let num_docs = (|| {
+                if format.ints == IntsEncoding::Packed {
+                    m.vint()?;
+                }
+                m.i32()
+            })()
+            .map_err(|e| Error::in_file(&fdm_name, e))?;
+            if num_docs as i64 != max_doc as i64 {
+                return Err(Error::corrupt(
+                    &fdm_name,
+                    format!(
+                        "the stored-fields index counts {num_docs} document(s), {segment}.si says {max_doc}"
+                    ),
+                ));
+            }
+            chunk_size
         } else {
             let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
             let piv = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
@@ -246,9 +267,15 @@ impl StoredFieldsReader {
             }
             cs
         };
+        // Lucene 8.7+ keep the chunk size in the .fdm: errors it may cause name it.
+        let sizes_from = if format.chunk_size_in_meta {
+            format!("{segment}.fdm")
+        } else {
+            fdt_name.clone()
+        };
         if chunk_size <= 0 {
             return Err(Error::corrupt(
-                &fdt_name,
+                &sizes_from,
                 format!("chunk size {chunk_size}"),
             ));
         }
@@ -262,6 +289,7 @@ impl StoredFieldsReader {
         Ok(StoredFieldsReader {
             format,
             file_name: fdt_name,
+            sizes_from,
             max_doc,
             chunk_size: chunk_size as usize,
             window: Window::new(fdt, first_chunk, data_end, read_size.max(4096)),
@@ -384,8 +412,8 @@ impl StoredFieldsReader {
         Error::corrupt(
             &self.file_name,
             format!(
-                "stored-fields chunk at offset {offset} (doc {}): {e}",
-                self.next_doc
+                "stored-fields chunk at offset {offset} (doc {}, units of {} byte(s) by {}): {e}",
+                self.next_doc, self.chunk_size, self.sizes_from
             ),
         )
     }
