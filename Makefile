@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CACHE := .cache
 
-.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench testdata clean
+.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench fuzz testdata clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,9 +29,9 @@ clippy:
 unit: harness ## cargo test for the whole workspace
 	$(CARGO) test --workspace
 
-validate: harness ## The SAM template, offline: cfn-lint (pinned) and its checks against the code
+validate: harness ## The SAM template, offline: cfn-lint (pinned), its checks against the code, IAM actions = the code's calls
 	$(CACHE)/harness/venv/bin/cfn-lint infra/template.yaml
-	$(CARGO) test -q -p backfill-lambdas --test template
+	$(CARGO) test -q -p backfill-lambdas --test template --test iam
 
 dashboard: ## Copy infra/dashboard.json into the template's dashboard body
 	python3 infra/embed-dashboard.py
@@ -58,8 +58,12 @@ harness: ## Install the local servers the tests start (DynamoDB Local, moto, osm
 bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE limit
 	bash tests/bench/read_bench.sh
 
-testdata: ## Regenerate the Lucene test indexes with real Lucene jars (needs Java; downloads jars)
+fuzz: ## Mutation run of the snapshot reader: 50,000 damaged blobs (release; BACKFILL_FUZZ_SEED, BACKFILL_FUZZ_CASES)
+	BACKFILL_FUZZ_CASES=$${BACKFILL_FUZZ_CASES:-50000} $(CARGO) test --release -p snapshot --test mutation -- --nocapture
+
+testdata: ## Regenerate the Lucene test indexes (real Lucene jars) and the ES 5.6 multi-type snapshot (real Elasticsearch 5.6.16); needs Java and Maven
 	bash tests/generators/lucene/generate.sh
+	bash tests/generators/es5/generate.sh
 
 clean: ## Remove build output and caches
 	$(CARGO) clean

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use backfill_core::control::ports::ArchiveStore;
+use backfill_core::control::ports::{ArchiveStore, PortError};
 
-use crate::ecs::error_message;
+use crate::errors::port_error;
 use crate::s3::S3Location;
 
 /// Writes archives as JSON objects under `location`.
@@ -23,7 +23,7 @@ impl S3Archive {
 
 #[async_trait]
 impl ArchiveStore for S3Archive {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, String> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, PortError> {
         let key = self.location.key(key.trim_start_matches('/'));
         let uri = format!("s3://{}/{key}", self.location.bucket);
         self.client
@@ -34,7 +34,7 @@ impl ArchiveStore for S3Archive {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| format!("writing {uri}: {}", error_message(&e)))?;
+            .map_err(|e| port_error(&format!("S3 PutObject {uri}"), &e))?;
         Ok(uri)
     }
 }

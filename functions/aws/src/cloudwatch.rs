@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;
-use backfill_core::control::ports::{Gauge, ProgressSink};
+use backfill_core::control::ports::{Gauge, PortError, ProgressSink};
 
-use crate::ecs::error_message;
+use crate::errors::port_error;
 
 /// PutMetricData's limit on metrics per call.
 pub const MAX_METRICS_PER_CALL: usize = 1000;
@@ -35,7 +35,7 @@ impl CloudWatchProgress {
 impl ProgressSink for CloudWatchProgress {
     /// One timestamp for all the gauges; NaN and infinities (a rate over no time, a percentage
     /// of nothing) are skipped, since CloudWatch rejects the whole call for one of them.
-    async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), String> {
+    async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), PortError> {
         let now = DateTime::from(std::time::SystemTime::now());
         let dimension = Dimension::builder().name(DIMENSION).value(backfill).build();
         let data: Vec<MetricDatum> = gauges
@@ -69,10 +69,12 @@ impl ProgressSink for CloudWatchProgress {
                 .send()
                 .await
                 .map_err(|e| {
-                    format!(
-                        "PutMetricData to namespace {} for backfill {backfill}: {}",
-                        self.namespace,
-                        error_message(&e)
+                    port_error(
+                        &format!(
+                            "CloudWatch PutMetricData to namespace {} for backfill {backfill}",
+                            self.namespace
+                        ),
+                        &e,
                     )
                 })?;
         }

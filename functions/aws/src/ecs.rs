@@ -5,7 +5,9 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{DesiredStatus, Service};
 use aws_sdk_ecs::Client;
-use backfill_core::control::ports::{Fleet, FleetError, FleetState};
+use backfill_core::control::ports::{Fleet, FleetState, PortError};
+
+use crate::errors::port_error;
 
 /// Stopped tasks ECS still lists are read at most this many pages of 100 deep to count the
 /// ones still stopping (ECS keeps stopped tasks listed for about an hour; a crash loop could
@@ -39,16 +41,16 @@ impl EcsFleet {
         format!("ECS service {} in cluster {}", self.service, self.cluster)
     }
 
-    fn error<E>(&self, operation: &str, e: SdkError<E, HttpResponse>) -> FleetError
+    fn error<E>(&self, operation: &str, e: SdkError<E, HttpResponse>) -> PortError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        fleet_error(&self.name(), operation, e)
+        port_error(&format!("{}: {operation}", self.name()), &e)
     }
 
-    async fn counts(&self, service: &Service) -> Result<FleetState, FleetError> {
+    async fn counts(&self, service: &Service) -> Result<FleetState, PortError> {
         if service.status() == Some("INACTIVE") {
-            return Err(FleetError::Refused(format!(
+            return Err(PortError::not_found(format!(
                 "{}: the service is INACTIVE (deleted)",
                 self.name()
             )));
@@ -61,7 +63,7 @@ impl EcsFleet {
         })
     }
 
-    async fn terminating(&self) -> Result<u32, FleetError> {
+    async fn terminating(&self) -> Result<u32, PortError> {
         let mut stopping = 0;
         let mut token = None;
         for _ in 0..MAX_STOPPED_TASK_PAGES {
@@ -102,9 +104,9 @@ impl EcsFleet {
 
 #[async_trait]
 impl Fleet for EcsFleet {
-    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError> {
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, PortError> {
         let desired = i32::try_from(workers).map_err(|_| {
-            FleetError::Refused(format!(
+            PortError::invalid(format!(
                 "{}: desired count {workers} too large",
                 self.name()
             ))
@@ -124,7 +126,7 @@ impl Fleet for EcsFleet {
         }
     }
 
-    async fn state(&self) -> Result<FleetState, FleetError> {
+    async fn state(&self) -> Result<FleetState, PortError> {
         let out = self
             .client
             .describe_services()
@@ -143,91 +145,16 @@ impl Fleet for EcsFleet {
             .first()
             .map(|f| f.reason().unwrap_or("no reason given").to_string())
             .unwrap_or_else(|| "not in the response".to_string());
-        Err(FleetError::Refused(format!(
-            "{}: DescribeServices: {reason}",
-            self.name()
-        )))
+        // MISSING is the one reason ECS gives for a service it does not have.
+        let error = format!("{}: DescribeServices: {reason}", self.name());
+        Err(if reason == "MISSING" {
+            PortError::not_found(error).with_code("MISSING")
+        } else {
+            PortError::failed(error)
+        })
     }
 }
 
 fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
-}
-
-/// Throttling, server errors and the network are passing; everything else (missing service or
-/// cluster, permissions, bad parameters) is a refusal.
-fn fleet_error<E>(name: &str, operation: &str, e: SdkError<E, HttpResponse>) -> FleetError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let message = format!("{name}: {operation}: {}", error_message(&e));
-    let passing = match &e {
-        SdkError::ServiceError(s) => passing_answer(s.raw().status().as_u16(), s.err().code()),
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    };
-    if passing {
-        FleetError::Unavailable(message)
-    } else {
-        FleetError::Refused(message)
-    }
-}
-
-/// ECS throttles with a 400 and a code; its own failures are `ServerException` (500).
-fn passing_answer(status: u16, code: Option<&str>) -> bool {
-    status == 429
-        || status >= 500
-        || matches!(
-            code,
-            Some(
-                "ThrottlingException"
-                    | "Throttling"
-                    | "TooManyRequestsException"
-                    | "RequestLimitExceeded"
-                    | "ServerException"
-            )
-        )
-}
-
-/// An SDK error in one line, for any of the SDK crates (they share `SdkError`): `code: message`
-/// for a service's answer, else the error and its sources (no response dump).
-pub(crate) fn error_message<E, R>(e: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    if let SdkError::ServiceError(s) = e {
-        return format!(
-            "{}: {}",
-            s.err().code().unwrap_or("error"),
-            s.err().message().unwrap_or("no message")
-        );
-    }
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::passing_answer;
-
-    #[test]
-    fn throttling_and_server_errors_are_passing_the_rest_refused() {
-        assert!(passing_answer(400, Some("ThrottlingException")));
-        assert!(passing_answer(500, Some("ServerException")));
-        assert!(passing_answer(503, None));
-        assert!(passing_answer(429, None));
-        assert!(!passing_answer(400, Some("ServiceNotFoundException")));
-        assert!(!passing_answer(400, Some("ClusterNotFoundException")));
-        assert!(!passing_answer(400, Some("AccessDeniedException")));
-        assert!(!passing_answer(400, Some("ClientException")));
-    }
 }

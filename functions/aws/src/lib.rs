@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod dynamo;
 pub mod ecs;
 pub mod emf;
+pub mod errors;
 pub mod s3;
 pub mod sfn;
 

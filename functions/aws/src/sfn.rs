@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_sfn::types::ExecutionStatus as SfnStatus;
 use aws_sdk_sfn::Client;
-use backfill_core::control::ports::{ExecutionStatus, StopWorkflow};
+use backfill_core::control::ports::{ExecutionStatus, PortError, StopWorkflow};
 
-use crate::ecs::error_message;
+use crate::errors::port_error;
 
 /// Step Functions' limit on execution names.
 const MAX_NAME: usize = 80;
@@ -33,7 +33,7 @@ impl StepFunctionsStop {
 
 #[async_trait]
 impl StopWorkflow for StepFunctionsStop {
-    async fn start(&self, backfill: &str) -> Result<String, String> {
+    async fn start(&self, backfill: &str) -> Result<String, PortError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -48,23 +48,27 @@ impl StopWorkflow for StepFunctionsStop {
             .send()
             .await
             .map_err(|e| {
-                format!(
-                    "starting the stop workflow {} for backfill {backfill}: {}",
-                    self.state_machine_arn,
-                    error_message(&e)
+                port_error(
+                    &format!(
+                        "Step Functions StartExecution of {} for backfill {backfill}",
+                        self.state_machine_arn
+                    ),
+                    &e,
                 )
             })?;
         Ok(out.execution_arn().to_string())
     }
 
-    async fn status(&self, execution: &str) -> Result<ExecutionStatus, String> {
+    async fn status(&self, execution: &str) -> Result<ExecutionStatus, PortError> {
         let out = self
             .client
             .describe_execution()
             .execution_arn(execution)
             .send()
             .await
-            .map_err(|e| format!("describing execution {execution}: {}", error_message(&e)))?;
+            .map_err(|e| {
+                port_error(&format!("Step Functions DescribeExecution {execution}"), &e)
+            })?;
         let detail = |default: &str| out.cause().or(out.error()).unwrap_or(default).to_string();
         Ok(match out.status() {
             SfnStatus::Running => ExecutionStatus::Running,

@@ -13,7 +13,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use backfill_aws::{CloudWatchProgress, EcsFleet, S3Archive, S3Location, StepFunctionsStop};
 use backfill_core::control::ports::{
-    ArchiveStore, ExecutionStatus, Fleet, FleetError, FleetState, Gauge, ProgressSink, StopWorkflow,
+    ArchiveStore, ErrorKind, ExecutionStatus, Fleet, FleetState, Gauge, ProgressSink, StopWorkflow,
 };
 use backfill_harness::Moto;
 
@@ -73,7 +73,9 @@ async fn ecs_fleet_refuses_a_missing_service_or_cluster() {
         missing.set_desired(2).await.unwrap_err(),
     ] {
         assert!(
-            matches!(&e, FleetError::Refused(m) if m.contains("no-such-service") && m.contains("backfill-b")),
+            e.kind == ErrorKind::NotFound
+                && e.message.contains("no-such-service")
+                && e.message.contains("backfill-b"),
             "{e:?}"
         );
     }
@@ -83,7 +85,9 @@ async fn ecs_fleet_refuses_a_missing_service_or_cluster() {
         no_cluster.set_desired(2).await.unwrap_err(),
     ] {
         assert!(
-            matches!(&e, FleetError::Refused(m) if m.contains("no-such-cluster") && m.contains("workers")),
+            e.kind == ErrorKind::NotFound
+                && e.message.contains("no-such-cluster")
+                && e.message.contains("workers"),
             "{e:?}"
         );
     }
@@ -100,7 +104,7 @@ async fn ecs_fleet_unreachable_is_unavailable() {
     let cfg = backfill_harness::sdk_config(&format!("http://127.0.0.1:{port}")).await;
     let fleet = EcsFleet::new(aws_sdk_ecs::Client::new(&cfg), "c", "s");
     let e = fleet.state().await.unwrap_err();
-    assert!(matches!(e, FleetError::Unavailable(_)), "{e:?}");
+    assert_eq!(e.kind, ErrorKind::Retryable, "{e:?}");
 }
 
 async fn state_machine(
@@ -187,7 +191,12 @@ async fn stop_workflow_failure_carries_error_and_cause() {
         .status("arn:aws:states:us-east-1:123456789012:execution:stop-fails:nope")
         .await
         .unwrap_err();
-    assert!(e.contains("stop-fails:nope"), "{e}");
+    assert!(e.message.contains("stop-fails:nope"), "{e}");
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (ErrorKind::NotFound, Some("ExecutionDoesNotExist")),
+        "{e:?}"
+    );
 }
 
 async fn read_metric(
@@ -402,5 +411,10 @@ async fn archives_are_json_objects_under_the_location() {
 
     let missing = S3Archive::new(s3, S3Location::parse("s3://no-such-bucket").unwrap());
     let e = missing.put("x.json", b"{}".to_vec()).await.unwrap_err();
-    assert!(e.contains("s3://no-such-bucket/x.json"), "{e}");
+    assert!(e.message.contains("s3://no-such-bucket/x.json"), "{e}");
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (ErrorKind::NotFound, Some("NoSuchBucket")),
+        "a missing bucket is not retried: {e:?}"
+    );
 }

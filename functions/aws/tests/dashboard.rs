@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use backfill_aws::emf;
-use backfill_core::control::PROGRESS_METRICS;
+use backfill_core::control::ProgressMetrics;
 use serde_json::{json, Map, Value};
 
 /// The placeholders the template's `Fn::Sub` provides, with the dummy values the test uses.
@@ -263,8 +263,9 @@ fn our_namespace() -> &'static str {
 fn emitted() -> BTreeSet<&'static str> {
     emf::METRICS
         .iter()
-        .chain(PROGRESS_METRICS.iter())
-        .map(|(name, _)| *name)
+        .copied()
+        .chain(ProgressMetrics::names_and_units())
+        .map(|(name, _)| name)
         .collect()
 }
 
@@ -288,7 +289,7 @@ fn our_metric_problems(a: &Analysis) -> Vec<String> {
     for m in a.metrics.iter().filter(|m| m.namespace == our_namespace()) {
         if !emitted.contains(m.name.as_str()) {
             problems.push(format!(
-                "{}: {} is not emitted by the worker (emf::METRICS) nor the poller (PROGRESS_METRICS)",
+                "{}: {} is not emitted by the worker (emf::METRICS) nor the poller (ProgressMetrics)",
                 m.widget, m.name
             ));
         }
@@ -475,7 +476,10 @@ fn expressions_refer_only_to_rows_of_their_widget() {
 #[test]
 fn the_pollers_levels_are_never_summed() {
     let a = analyse(&real_dashboard()).unwrap();
-    let levels: BTreeSet<&str> = PROGRESS_METRICS.iter().map(|(n, _)| *n).collect();
+    let levels: BTreeSet<&str> = ProgressMetrics::names_and_units()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for m in a
         .metrics
         .iter()

@@ -29,6 +29,10 @@ pub struct StartArgs {
     /// The target cluster (first start; default: the deployment's).
     #[arg(long)]
     pub target_endpoint: Option<String>,
+    /// Where a mapping type of an Elasticsearch 5.x index goes: INDEX/TYPE=TARGET, INDEX and
+    /// TYPE names or `prefix*` (repeatable; the first match decides). First start only.
+    #[arg(long = "type-mapping", value_name = "INDEX/TYPE=TARGET")]
+    pub type_mappings: Vec<backfill_core::type_mapping::TypeRule>,
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -73,6 +77,9 @@ pub async fn start(backend: &Backend, conn: &Connection, a: StartArgs) -> Result
         "indices": a.indices,
         "include_system_indices": a.include_system_indices,
     });
+    if !a.type_mappings.is_empty() {
+        payload["type_mappings"] = json!(a.type_mappings);
+    }
     for (k, v) in [
         ("snapshot_repository", &a.snapshot_repository),
         ("snapshot_name", &a.snapshot_name),
@@ -311,5 +318,41 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(clock(7.4), "0:00:07");
         assert_eq!(clock(3725.0), "1:02:05");
+    }
+}
+
+#[cfg(test)]
+mod type_mapping_flag_tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        start: StartArgs,
+    }
+
+    #[test]
+    fn type_mappings_are_repeatable_flags_sent_as_the_api_s_json_rules() {
+        let c = Cli::try_parse_from([
+            "start",
+            "--type-mapping",
+            "logs/error=logs_error",
+            "--type-mapping",
+            "logs-*/*=logs",
+        ])
+        .unwrap();
+        assert_eq!(
+            json!(c.start.type_mappings),
+            json!([
+                {"index": "logs", "type": "error", "target": "logs_error"},
+                {"index": "logs-*", "type": "*", "target": "logs"}
+            ])
+        );
+        let e = Cli::try_parse_from(["start", "--type-mapping", "logs=x"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("INDEX/TYPE=TARGET"), "{e}");
     }
 }

@@ -3,13 +3,18 @@
 use crate::target::{BulkItemResult, TargetError};
 
 /// One document to index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BulkDoc {
     pub index: String,
     pub id: String,
     pub routing: Option<String>,
     /// JSON text on one line (see [`prepare_source`]).
     pub source: Vec<u8>,
+    /// Its mapping type in the snapshot (ES 5.x indices), for reports.
+    pub doc_type: Option<String>,
+    /// A `create` action rather than `index`: into merged targets, so that an `_id` already
+    /// there is refused, never overwritten (see `type_mapping::resolve_conflicts`).
+    pub create: bool,
 }
 
 /// Why a `_source` cannot be sent.
@@ -58,9 +63,13 @@ pub fn prepare_source(stored: &[u8]) -> Result<(Vec<u8>, bool), SourceProblem> {
     }
 }
 
-/// Appends one `index` action and its source to an NDJSON body.
+/// Appends one `index` (or `create`) action and its source to an NDJSON body.
 pub fn append_index_action(body: &mut Vec<u8>, doc: &BulkDoc) {
-    body.extend_from_slice(b"{\"index\":{\"_index\":");
+    body.extend_from_slice(if doc.create {
+        b"{\"create\":{\"_index\":"
+    } else {
+        b"{\"index\":{\"_index\":"
+    });
     push_json_str(body, &doc.index);
     body.extend_from_slice(b",\"_id\":");
     push_json_str(body, &doc.id);
@@ -186,17 +195,20 @@ mod tests {
                 id: "a\"b".into(),
                 routing: Some("r".into()),
                 source: b"{}".to_vec(),
+                ..BulkDoc::default()
             },
             BulkDoc {
                 index: "i".into(),
                 id: "c".into(),
                 routing: None,
                 source: b"{\"x\":1}".to_vec(),
+                create: true,
+                ..BulkDoc::default()
             },
         ]);
         assert_eq!(
             String::from_utf8(body).unwrap(),
-            "{\"index\":{\"_index\":\"i\",\"_id\":\"a\\\"b\",\"routing\":\"r\"}}\n{}\n{\"index\":{\"_index\":\"i\",\"_id\":\"c\"}}\n{\"x\":1}\n"
+            "{\"index\":{\"_index\":\"i\",\"_id\":\"a\\\"b\",\"routing\":\"r\"}}\n{}\n{\"create\":{\"_index\":\"i\",\"_id\":\"c\"}}\n{\"x\":1}\n"
         );
     }
 

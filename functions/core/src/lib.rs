@@ -9,12 +9,16 @@ pub mod control;
 pub mod lease;
 pub mod memory;
 pub mod model;
+pub mod port_error;
 pub mod store;
 pub mod table;
 pub mod target;
+pub mod transition;
+pub mod type_mapping;
 pub mod worker;
 
 pub use lease::LeasePolicy;
 pub use model::{BackfillRecord, BackfillState, Counters, ItemKey, WorkItem};
+pub use port_error::{ErrorKind, PortError};
 pub use store::{Claim, StoreError, WorkStore};
 pub use target::{BulkItemResult, Target, TargetError};

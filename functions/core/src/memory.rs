@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::lease::LeasePolicy;
 use crate::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
 use crate::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use crate::transition::ITEMS_CREATABLE_IN;
 
 #[derive(Default)]
 struct State {
@@ -92,17 +93,8 @@ impl WorkStore for MemoryStore {
             .backfills
             .get_mut(id)
             .ok_or_else(|| StoreError::NoSuchBackfill(id.to_string()))?;
-        if !change.from.is_empty() && !change.from.contains(&rec.state) {
-            return Err(StoreError::Conflict(format!(
-                "backfill {id} is {}, not {}",
-                rec.state.as_str(),
-                change
-                    .from
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )));
+        if !change.admits(rec.state) {
+            return Err(StoreError::conflict(id, rec.state, change.from()));
         }
         if let Some(to) = change.to {
             rec.state = to;
@@ -128,6 +120,14 @@ impl WorkStore for MemoryStore {
 
     async fn create_items(&self, id: &str, new: &[NewItem]) -> Result<u64, StoreError> {
         let mut s = self.state.lock().unwrap();
+        let state = s
+            .backfills
+            .get(id)
+            .ok_or_else(|| StoreError::NoSuchBackfill(id.to_string()))?
+            .state;
+        if !ITEMS_CREATABLE_IN.contains(&state) {
+            return Err(StoreError::conflict(id, state, &ITEMS_CREATABLE_IN));
+        }
         let mut created = 0;
         let mut expected = 0;
         let items = s.items.entry(id.to_string()).or_default();

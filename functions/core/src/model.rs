@@ -86,6 +86,12 @@ pub struct BackfillRecord {
     /// Where the working state was archived when it stopped.
     #[serde(default)]
     pub archive_uri: Option<String>,
+    /// Where each (index, mapping type) goes (ES 5.x multi-type indices); empty: same names.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::type_mapping::TypeMappings::is_empty"
+    )]
+    pub type_mappings: crate::type_mapping::TypeMappings,
 }
 
 impl BackfillRecord {
@@ -106,6 +112,7 @@ impl BackfillRecord {
             completed_at: None,
             stop_execution: None,
             archive_uri: None,
+            type_mappings: Default::default(),
         }
     }
 }

@@ -6,6 +6,9 @@ use async_trait::async_trait;
 
 use crate::lease::LeasePolicy;
 use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, NewItem, WorkItem};
+use crate::port_error::PortError;
+use crate::transition::state_list;
+pub use crate::transition::StateChange;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -14,19 +17,34 @@ pub enum StoreError {
     LeaseLost { item: ItemKey, holder: String },
     #[error("backfill {0} does not exist")]
     NoSuchBackfill(String),
-    /// A conditional write lost a race in a way the caller may want to report.
-    #[error("{0}")]
-    Conflict(String),
-    /// A passing failure (throttling, network): retrying may succeed.
-    #[error("work-item store unavailable: {0}")]
-    Unavailable(String),
+    /// A conditional state change lost a race: the backfill is in `current`, which the change
+    /// may not leave.
+    #[error("backfill {backfill} is {}, not {}", current.as_str(), state_list(allowed))]
+    StateConflict {
+        backfill: String,
+        current: BackfillState,
+        allowed: Vec<BackfillState>,
+    },
+    /// The store's backend failed; its kind says whether a retry can help.
+    #[error("work-item store: {0}")]
+    Backend(PortError),
+    /// The stored data is not what this code wrote (a damaged record).
     #[error("work-item store: {0}")]
     Other(String),
 }
 
 impl StoreError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Backend(e) if e.is_retryable())
+    }
+
+    /// A `StateConflict` for a backfill found in `current` by a change that may leave `allowed`.
+    pub fn conflict(backfill: &str, current: BackfillState, allowed: &[BackfillState]) -> Self {
+        StoreError::StateConflict {
+            backfill: backfill.to_string(),
+            current,
+            allowed: allowed.to_vec(),
+        }
     }
 }
 
@@ -51,22 +69,6 @@ pub struct Progress {
     pub rejected: u64,
 }
 
-/// A change of a backfill's state, with what goes along with it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateChange<'a> {
-    /// Allowed current states (empty: any).
-    pub from: &'a [BackfillState],
-    pub to: Option<BackfillState>,
-    /// Also set the desired number of workers.
-    pub desired: Option<u32>,
-    /// Set `started_at` to now if it is not set yet.
-    pub mark_started: bool,
-    /// Set `completed_at` to now.
-    pub mark_completed: bool,
-    pub stop_execution: Option<&'a str>,
-    pub archive_uri: Option<&'a str>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
     Claimed(Box<Claim>),
@@ -81,8 +83,8 @@ pub trait WorkStore: Send + Sync {
     /// Writes a new backfill record; `false` if one with that id exists already.
     async fn create_backfill(&self, record: &BackfillRecord) -> Result<bool, StoreError>;
     async fn backfill(&self, id: &str) -> Result<Option<BackfillRecord>, StoreError>;
-    /// Moves a backfill to `change.to` if it is in one of `change.from`; returns the record after
-    /// the change (`Conflict` naming the current state otherwise).
+    /// Applies `change` if the backfill is in one of the states it may leave; returns the record
+    /// after the change (`StateConflict` naming the current state otherwise).
     async fn set_state(
         &self,
         id: &str,
@@ -91,7 +93,8 @@ pub trait WorkStore: Send + Sync {
     ) -> Result<BackfillRecord, StoreError>;
     /// Creates the work items that do not exist yet and counts them into `items_total` (and
     /// their expected documents into `docs_expected`); calls racing on the same keys create each
-    /// item once. Returns how many this call created.
+    /// item once. Only while the backfill is in `ITEMS_CREATABLE_IN` (`StateConflict` once it
+    /// is stopping). Returns how many this call created.
     async fn create_items(&self, id: &str, items: &[NewItem]) -> Result<u64, StoreError>;
     /// Claims an open item whose lease is free or expired, spreading concurrent claimers over
     /// the items.

@@ -56,6 +56,18 @@ impl TargetError {
     }
 }
 
+impl From<TargetError> for crate::port_error::PortError {
+    fn from(e: TargetError) -> Self {
+        use crate::port_error::{kind_of_status, ErrorKind, PortError};
+        let kind = match &e {
+            TargetError::Throttled { .. } | TargetError::Unavailable(_) => ErrorKind::Retryable,
+            TargetError::Refused { status, .. } => kind_of_status(*status),
+            TargetError::Protocol(_) => ErrorKind::Failed,
+        };
+        PortError::new(kind, e.to_string())
+    }
+}
+
 #[async_trait]
 pub trait Target: Send + Sync {
     /// Sends an NDJSON `_bulk` body of `actions` actions; returns one result per action.
@@ -67,6 +79,13 @@ pub trait Target: Send + Sync {
     async fn index_exists(&self, index: &str) -> Result<bool, TargetError>;
     /// Creates an index with the given settings and mappings (a create-index request body).
     async fn create_index(&self, index: &str, body: &serde_json::Value) -> Result<(), TargetError>;
+    /// The `_source` of document `id` (a realtime GET with its routing); `None` if not there.
+    async fn get_source(
+        &self,
+        index: &str,
+        id: &str,
+        routing: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, TargetError>;
 }
 
 pub mod bytes_body {

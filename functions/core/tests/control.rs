@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use backfill_core::control::ports::{
-    ArchiveStore, ExecutionStatus, Fleet, FleetError, FleetState, Gauge, IndexRow, ProgressSink,
+    ArchiveStore, ExecutionStatus, Fleet, FleetState, Gauge, IndexRow, PortError, ProgressSink,
     StopWorkflow, TargetClusters,
 };
 use backfill_core::control::*;
@@ -33,13 +33,13 @@ struct MemoryFleet(Mutex<FleetState>);
 
 #[async_trait]
 impl Fleet for MemoryFleet {
-    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError> {
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, PortError> {
         let mut f = self.0.lock().unwrap();
         f.desired = workers;
         f.running = workers; // like moto's ECS: instantly there
         Ok(*f)
     }
-    async fn state(&self) -> Result<FleetState, FleetError> {
+    async fn state(&self) -> Result<FleetState, PortError> {
         Ok(*self.0.lock().unwrap())
     }
 }
@@ -49,11 +49,11 @@ struct MemoryStop(Mutex<Vec<String>>);
 
 #[async_trait]
 impl StopWorkflow for MemoryStop {
-    async fn start(&self, backfill: &str) -> Result<String, String> {
+    async fn start(&self, backfill: &str) -> Result<String, PortError> {
         self.0.lock().unwrap().push(backfill.to_string());
         Ok(format!("exec-{backfill}"))
     }
-    async fn status(&self, _: &str) -> Result<ExecutionStatus, String> {
+    async fn status(&self, _: &str) -> Result<ExecutionStatus, PortError> {
         Ok(ExecutionStatus::Running)
     }
 }
@@ -63,7 +63,7 @@ struct MemoryArchive(Mutex<Vec<(String, Vec<u8>)>>);
 
 #[async_trait]
 impl ArchiveStore for MemoryArchive {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, String> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, PortError> {
         self.0.lock().unwrap().push((key.to_string(), body));
         Ok(format!("s3://archive/{key}"))
     }
@@ -74,7 +74,7 @@ struct MemoryProgress(Mutex<Vec<Vec<Gauge>>>);
 
 #[async_trait]
 impl ProgressSink for MemoryProgress {
-    async fn publish(&self, _: &str, gauges: &[Gauge]) -> Result<(), String> {
+    async fn publish(&self, _: &str, gauges: &[Gauge]) -> Result<(), PortError> {
         self.0.lock().unwrap().push(gauges.to_vec());
         Ok(())
     }
@@ -89,7 +89,7 @@ struct MemoryClusters {
 
 #[async_trait]
 impl TargetClusters for MemoryClusters {
-    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, String> {
+    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, PortError> {
         self.calls
             .lock()
             .unwrap()
@@ -619,13 +619,13 @@ struct StuckFleet(Mutex<FleetState>);
 
 #[async_trait]
 impl Fleet for StuckFleet {
-    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError> {
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, PortError> {
         let mut f = self.0.lock().unwrap();
         f.desired = workers;
         f.running = f.running.max(workers).max(1);
         Ok(*f)
     }
-    async fn state(&self) -> Result<FleetState, FleetError> {
+    async fn state(&self) -> Result<FleetState, PortError> {
         Ok(*self.0.lock().unwrap())
     }
 }

@@ -136,6 +136,16 @@ impl Target for FakeTarget {
             .push((index.to_string(), body.clone()));
         Ok(())
     }
+
+    async fn get_source(
+        &self,
+        index: &str,
+        id: &str,
+        _: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, TargetError> {
+        let docs = self.docs.lock().unwrap();
+        Ok(docs.get(&(index.into(), id.into())).map(|(_, s)| s.clone()))
+    }
 }
 
 #[derive(Default)]

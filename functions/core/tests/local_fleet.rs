@@ -197,7 +197,7 @@ async fn a_missing_program_is_refused() {
     let f = LocalFleet::new(&dir, vec!["/nonexistent/backfill-worker".into()], vec![]);
     let e = f.set_desired(1).await.unwrap_err();
     assert!(
-        matches!(&e, backfill_core::control::ports::FleetError::Refused(m) if m.contains("/nonexistent/backfill-worker")),
+        !e.is_retryable() && e.message.contains("/nonexistent/backfill-worker"),
         "{e:?}"
     );
 }

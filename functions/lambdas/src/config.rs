@@ -1,16 +1,11 @@
 //! The functions' configuration: environment variables set by the template, read once per cold
 //! start into one typed value.
 
-use std::sync::Arc;
-
-use backfill_aws::{
-    CloudWatchProgress, DynamoStore, EcsFleet, S3Archive, S3Location, Snapshots, StepFunctionsStop,
-};
-use backfill_core::control::{Control, ControlConfig};
-use backfill_target::{basic_auth_from_secret, Auth, OpenSearchClusters};
+use backfill_aws::S3Location;
+use backfill_core::control::endpoint_policy::{split_list, OverridePolicy, Repository, TargetUrl};
 
 /// Every variable a function reads (the template sets them; a check compares the two).
-pub const ENV_VARS: [&str; 17] = [
+pub const ENV_VARS: [&str; 19] = [
     "BACKFILL_TABLE",
     "DEFAULT_BACKFILL_ID",
     "DEFAULT_WORKERS",
@@ -28,6 +23,8 @@ pub const ENV_VARS: [&str; 17] = [
     "TARGET_SECRET_ARN",
     "TARGET_REGION",
     "TARGET_SERVICE",
+    "ALLOWED_TARGET_ENDPOINTS",
+    "ALLOWED_SNAPSHOT_REPOSITORIES",
 ];
 
 /// How the control plane authenticates to the target (for `cat-indices`), as the workers do.
@@ -61,11 +58,13 @@ pub struct Env {
     pub target_endpoint: Option<String>,
     pub create_missing_indices: bool,
     pub target_auth: TargetAuth,
+    /// Other targets and repositories a start may name (comma-separated lists).
+    pub overrides: OverridePolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub(crate) String);
 
 impl Env {
     pub fn from_process() -> Result<Env, ConfigError> {
@@ -102,9 +101,15 @@ impl Env {
                 ))
             })?,
             metrics_namespace: opt("METRICS_NAMESPACE").unwrap_or_else(|| "Backfill".into()),
-            snapshot_repository: opt("SNAPSHOT_REPOSITORY"),
+            snapshot_repository: opt("SNAPSHOT_REPOSITORY")
+                .map(|r| Repository::parse(&r, false).map(|_| r))
+                .transpose()
+                .map_err(|e| ConfigError(format!("SNAPSHOT_REPOSITORY: {e}")))?,
             snapshot_name: opt("SNAPSHOT_NAME"),
-            target_endpoint: opt("TARGET_ENDPOINT"),
+            target_endpoint: opt("TARGET_ENDPOINT")
+                .map(|t| TargetUrl::parse(&t).map(|_| t))
+                .transpose()
+                .map_err(|e| ConfigError(format!("TARGET_ENDPOINT: {e}")))?,
             create_missing_indices: opt("CREATE_MISSING_INDICES").is_some_and(|v| v == "true"),
             target_auth: match opt("TARGET_AUTH").as_deref().unwrap_or("none") {
                 "none" => TargetAuth::None,
@@ -121,73 +126,25 @@ impl Env {
                     )))
                 }
             },
+            overrides: overrides(&opt)?,
         })
     }
 }
 
-/// The control plane on AWS: DynamoDB, ECS, Step Functions, S3, CloudWatch.
-pub async fn control_from_env(env: &Env) -> Result<Control, ConfigError> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(
-                std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-                    || std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-            )
-            .build(),
-    );
-    let target_auth = match &env.target_auth {
-        TargetAuth::None => Auth::None,
-        TargetAuth::Basic { secret_arn } => {
-            basic_auth_from_secret(&aws_sdk_secretsmanager::Client::new(&aws), secret_arn)
-                .await
-                .map_err(|e| ConfigError(e.to_string()))?
-        }
-        TargetAuth::SigV4 { region, service } => Auth::SigV4 {
-            region: region
-                .clone()
-                .or_else(|| aws.region().map(|r| r.to_string()))
-                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4 needs a region".into()))?,
-            service: service.clone(),
-            credentials: aws
-                .credentials_provider()
-                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4: no AWS credentials".into()))?,
-        },
+/// The operator's lists of other targets and repositories; each entry must follow the rules.
+fn overrides(opt: &impl Fn(&str) -> Option<String>) -> Result<OverridePolicy, ConfigError> {
+    let list = |k: &str| split_list(&opt(k).unwrap_or_default());
+    let policy = OverridePolicy {
+        allowed_target_endpoints: list("ALLOWED_TARGET_ENDPOINTS"),
+        allowed_snapshot_repositories: list("ALLOWED_SNAPSHOT_REPOSITORIES"),
+        local_directories: false,
     };
-    Ok(Control {
-        config: ControlConfig {
-            default_backfill: env.default_backfill.clone(),
-            default_workers: env.default_workers,
-            max_workers: env.max_workers,
-            fleet_name: format!("Service {}", env.ecs_service),
-            snapshot_repository: env.snapshot_repository.clone(),
-            snapshot_name: env.snapshot_name.clone(),
-            target_endpoint: env.target_endpoint.clone(),
-            create_missing_indices: env.create_missing_indices,
-            ..ControlConfig::default()
-        },
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            &env.table,
-        )),
-        fleet: Arc::new(EcsFleet::new(
-            aws_sdk_ecs::Client::new(&aws),
-            &env.ecs_cluster,
-            &env.ecs_service,
-        )),
-        snapshots: Arc::new(Snapshots {
-            s3: s3.clone(),
-            runtime: tokio::runtime::Handle::current(),
-        }),
-        stop_workflow: Arc::new(StepFunctionsStop::new(
-            aws_sdk_sfn::Client::new(&aws),
-            &env.stop_state_machine_arn,
-        )),
-        archive: Arc::new(S3Archive::new(s3, env.archive.clone())),
-        progress: Arc::new(CloudWatchProgress::new(
-            aws_sdk_cloudwatch::Client::new(&aws),
-            &env.metrics_namespace,
-        )),
-        clusters: Arc::new(OpenSearchClusters::new(target_auth)),
-    })
+    for e in &policy.allowed_target_endpoints {
+        TargetUrl::parse(e).map_err(|e| ConfigError(format!("ALLOWED_TARGET_ENDPOINTS: {e}")))?;
+    }
+    for r in &policy.allowed_snapshot_repositories {
+        Repository::parse(r, false)
+            .map_err(|e| ConfigError(format!("ALLOWED_SNAPSHOT_REPOSITORIES: {e}")))?;
+    }
+    Ok(policy)
 }

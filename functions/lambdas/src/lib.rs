@@ -4,6 +4,8 @@
 
 mod config;
 mod event;
+mod unwired;
+mod wiring;
 
 use std::sync::Arc;
 
@@ -11,11 +13,12 @@ use backfill_core::control::{Control, Handler};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-pub use config::{control_from_env, Env, ENV_VARS};
+pub use config::{Env, ENV_VARS};
 pub use event::{handle, LambdaError};
+pub use wiring::control_for;
 
-/// Runs one handler as a Lambda function: configuration and clients once per cold start, then
-/// one call per invocation.
+/// Runs one handler as a Lambda function: configuration and the clients its handler uses once
+/// per cold start, then one call per invocation.
 pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()
@@ -26,7 +29,7 @@ pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
         .without_time() // CloudWatch Logs stamps each line
         .init();
     let env = Env::from_process()?;
-    let control: Arc<Control> = Arc::new(control_from_env(&env).await?);
+    let control: Arc<Control> = Arc::new(control_for(handler, &env).await?);
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
         let control = control.clone();
         async move { handle(&control, handler, ev.payload).await }

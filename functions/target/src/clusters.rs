@@ -2,21 +2,24 @@
 //! deployment's authentication.
 
 use async_trait::async_trait;
-use backfill_core::control::ports::{IndexRow, TargetClusters};
+use backfill_core::control::ports::{ErrorKind, IndexRow, PortError, TargetClusters};
 
-use crate::{Auth, OpenSearchTarget, TargetConfig};
+use std::sync::Arc;
 
-/// Reaches any target endpoint with one authentication (that of the deployment's target).
+use crate::{AuthSource, OpenSearchTarget, TargetConfig};
+
+/// Reaches any target endpoint with one authentication (that of the deployment's target),
+/// resolved on the first call (a secret is fetched then, once).
 #[derive(Debug, Clone)]
 pub struct OpenSearchClusters {
-    pub auth: Auth,
+    pub auth: Arc<AuthSource>,
     pub insecure_skip_verify: bool,
 }
 
 impl OpenSearchClusters {
-    pub fn new(auth: Auth) -> Self {
+    pub fn new(auth: impl Into<AuthSource>) -> Self {
         OpenSearchClusters {
-            auth,
+            auth: Arc::new(auth.into()),
             insecure_skip_verify: false,
         }
     }
@@ -24,19 +27,23 @@ impl OpenSearchClusters {
 
 #[async_trait]
 impl TargetClusters for OpenSearchClusters {
-    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, String> {
+    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, PortError> {
         let client = OpenSearchTarget::new(TargetConfig {
-            auth: self.auth.clone(),
+            auth: self
+                .auth
+                .get()
+                .await
+                .map_err(|e| PortError::new(ErrorKind::Failed, e.to_string()))?,
             insecure_skip_verify: self.insecure_skip_verify,
             ..TargetConfig::new(endpoint)
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PortError::invalid(e.to_string()))?;
         if refresh {
             client
                 .refresh()
                 .await
-                .map_err(|e| format!("_refresh: {e}"))?;
+                .map_err(|e| PortError::from(e).context("_refresh"))?;
         }
-        client.cat_indices().await.map_err(|e| e.to_string())
+        Ok(client.cat_indices().await?)
     }
 }

@@ -27,6 +27,7 @@
 //! indices. OpenSearch Serverless (`"aoss"`): `aoss:APIAccessAll` on the collection and a data
 //! access policy granting `aoss:CreateIndex`, `aoss:DescribeIndex` and `aoss:WriteDocument`.
 
+mod auth_source;
 mod clusters;
 mod config;
 mod endpoint;
@@ -48,6 +49,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+pub use auth_source::AuthSource;
 pub use clusters::OpenSearchClusters;
 pub use config::{Auth, IndexRow, ServerInfo, TargetConfig, TargetConfigError};
 pub use hyper::Method;
@@ -413,6 +415,46 @@ impl Target for OpenSearchTarget {
             return Ok(());
         }
         self.expect_success(&Method::PUT, &path, &answer)
+    }
+
+    /// `_mget` with one document: the id and routing travel in the body (no query string to
+    /// encode or sign), and `_mget` is realtime like GET.
+    async fn get_source(
+        &self,
+        index: &str,
+        id: &str,
+        routing: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, TargetError> {
+        let path = format!("{}/_mget", index_path(index));
+        let mut doc = serde_json::json!({"_id": id});
+        if let Some(r) = routing {
+            doc["routing"] = r.into();
+        }
+        let body = serde_json::to_vec(&serde_json::json!({"docs": [doc]}))
+            .expect("a JSON value always serialises");
+        let answer = self
+            .send(
+                Method::POST,
+                &path,
+                Some("application/json"),
+                Bytes::from(body),
+                false,
+            )
+            .await?;
+        self.expect_success(&Method::POST, &path, &answer)?;
+        let v: serde_json::Value = serde_json::from_slice(&answer.body).map_err(|e| {
+            TargetError::Protocol(format!(
+                "_mget answer is not JSON ({e}): {}",
+                snippet(&answer.body)
+            ))
+        })?;
+        let d = &v["docs"][0];
+        if d["found"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(
+            serde_json::to_vec(&d["_source"]).expect("a JSON value always serialises"),
+        ))
     }
 }
 

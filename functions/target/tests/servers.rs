@@ -36,6 +36,7 @@ async fn bulk_with_routing_into_osmem_then_refresh_and_count() {
             id: format!("doc-{i}"),
             routing: Some(format!("user{i}")),
             source: format!("{{\"title\":\"post {i}\"}}").into_bytes(),
+            ..BulkDoc::default()
         })
         .collect();
     let results = target.bulk(Arc::new(encode(&docs)), 3).await.unwrap();

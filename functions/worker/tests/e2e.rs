@@ -267,6 +267,7 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
         reset_after_forward_every: Some(11),
         item_throttle_every: Some(13),
         latency: None,
+        aws_throttle_every: None,
     };
     let proxy = FaultProxy::start(&env.osmem.endpoint, plan).await.unwrap();
     let (code, out, err) = wait(

@@ -46,6 +46,9 @@ pub struct FaultPlan {
     pub item_throttle_every: Option<u32>,
     /// Added before answering (or dropping) each request.
     pub latency: Option<Duration>,
+    /// Every Nth request that is not `_bulk` (an AWS API call, with an emulator behind the
+    /// proxy): AWS's throttling error in the request's protocol, not forwarded.
+    pub aws_throttle_every: Option<u32>,
 }
 
 /// What the proxy saw and did since it started.
@@ -60,6 +63,8 @@ pub struct FaultCounts {
     pub resets: u64,
     pub resets_after_forward: u64,
     pub items_throttled: u64,
+    /// AWS API calls answered with a throttling error.
+    pub aws_throttled: u64,
     /// Requests sent upstream, `_bulk` or not.
     pub forwarded: u64,
 }
@@ -73,6 +78,8 @@ struct Counters {
     resets: AtomicU64,
     resets_after_forward: AtomicU64,
     items_throttled: AtomicU64,
+    aws_requests: AtomicU64,
+    aws_throttled: AtomicU64,
     forwarded: AtomicU64,
     /// Actions of forwarded bulk requests seen so far (the item-throttle counter).
     actions: AtomicU64,
@@ -166,6 +173,7 @@ impl FaultProxy {
             resets: c.resets.load(Relaxed),
             resets_after_forward: c.resets_after_forward.load(Relaxed),
             items_throttled: c.items_throttled.load(Relaxed),
+            aws_throttled: c.aws_throttled.load(Relaxed),
             forwarded: c.forwarded.load(Relaxed),
         }
     }
@@ -231,6 +239,62 @@ impl FaultPlan {
     }
 }
 
+/// How an AWS API call is framed, which decides how its errors look.
+#[derive(Clone, Copy)]
+enum AwsProtocol {
+    /// DynamoDB, ECS, Step Functions: JSON with an `X-Amz-Target` header.
+    Json,
+    /// CloudWatch (query protocol): a form POST, errors in an `<ErrorResponse>`.
+    Query,
+    /// S3 (REST-XML): errors in an `<Error>`.
+    RestXml,
+}
+
+impl AwsProtocol {
+    fn of<B>(req: &Request<B>) -> AwsProtocol {
+        let form = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if req.headers().contains_key("x-amz-target") {
+            AwsProtocol::Json
+        } else if form {
+            AwsProtocol::Query
+        } else {
+            AwsProtocol::RestXml
+        }
+    }
+}
+
+/// AWS's throttling answer in the request's protocol: 400 `ThrottlingException` (JSON), 400
+/// `Throttling` (query), 503 `SlowDown` (S3).
+fn aws_throttled(protocol: AwsProtocol) -> Response<Body> {
+    let (status, content_type, body) = match protocol {
+        AwsProtocol::Json => (
+            StatusCode::BAD_REQUEST,
+            "application/x-amz-json-1.1",
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded (fault proxy)"}"#,
+        ),
+        AwsProtocol::Query => (
+            StatusCode::BAD_REQUEST,
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (fault proxy)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>",
+        ),
+        AwsProtocol::RestXml => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate (fault proxy).</Message></Error>",
+        ),
+    };
+    let mut r = json_response(status, body.to_string());
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    r
+}
+
 fn is_bulk<B>(req: &Request<B>) -> bool {
     req.method() == Method::POST && req.uri().path().ends_with("/_bulk")
 }
@@ -272,6 +336,13 @@ impl Conn {
         bump(&c.requests);
         let plan = self.shared.plan();
         if !is_bulk(&req) {
+            if hits(bump(&c.aws_requests), plan.aws_throttle_every) {
+                bump(&c.aws_throttled);
+                let protocol = AwsProtocol::of(&req);
+                drain(req.into_body()).await;
+                pause(plan.latency).await;
+                return Ok(aws_throttled(protocol));
+            }
             let resp = self.forward(req.map(|b| b.boxed())).await;
             pause(plan.latency).await;
             return Ok(resp.unwrap_or_else(bad_gateway));

@@ -115,6 +115,12 @@ impl Moto {
     pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
     pub fn start() -> Result<Self, HarnessError> {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts moto with extra environment, e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes
+    /// it check every request's credentials against its IAM (unknown keys are denied).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Result<Self, HarnessError> {
         let moto_server = venv_dir()?.join("bin").join("moto_server");
         if !moto_server.is_file() {
             return Err(HarnessError::NotInstalled {
@@ -129,7 +135,8 @@ impl Moto {
                 let mut cmd = Command::new(&moto_server);
                 cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
                     // Log lines reach the file as they happen, not at exit.
-                    .env("PYTHONUNBUFFERED", "1");
+                    .env("PYTHONUNBUFFERED", "1")
+                    .envs(env.iter().copied());
                 cmd
             },
             |endpoint| {

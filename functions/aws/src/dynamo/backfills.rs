@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use backfill_core::model::{BackfillRecord, BackfillState, Counters, SnapshotRef, TargetRef};
 use backfill_core::store::StateChange;
 use backfill_core::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
@@ -46,6 +48,11 @@ pub(crate) fn record_to_item(r: &BackfillRecord) -> Item {
     if let Some(a) = &r.archive_uri {
         item.insert("archive_uri".into(), s(a));
     }
+    // Read as a whole, never queried: one JSON attribute.
+    if !r.type_mappings.is_empty() {
+        let json = serde_json::to_string(&r.type_mappings).expect("type mappings serialise");
+        item.insert("type_mappings".into(), s(json));
+    }
     item
 }
 
@@ -78,6 +85,10 @@ pub(crate) fn item_to_record(item: &Item) -> Result<BackfillRecord, StoreError> 
         completed_at: get_n(item, "completed_at"),
         stop_execution: get_s(item, "stop_execution"),
         archive_uri: get_s(item, "archive_uri"),
+        type_mappings: match get_s(item, "type_mappings") {
+            Some(j) => serde_json::from_str(&j).map_err(|_| bad("type_mappings"))?,
+            None => Default::default(),
+        },
     })
 }
 
@@ -121,9 +132,14 @@ impl DynamoStore {
         change: &StateChange<'_>,
         now: i64,
     ) -> Result<BackfillRecord, StoreError> {
+        if change.from().is_empty() {
+            return Err(StoreError::Other(format!(
+                "a state change of backfill {id} names no state it may leave"
+            )));
+        }
         let mut values: HashMap<String, AttributeValue> = HashMap::new();
         let mut allowed = Vec::new();
-        for (i, st) in change.from.iter().enumerate() {
+        for (i, st) in change.from().iter().enumerate() {
             values.insert(format!(":from{i}"), s(st.as_str()));
             allowed.push(format!(":from{i}"));
         }
@@ -151,19 +167,15 @@ impl DynamoStore {
             values.insert(":archive".into(), s(a));
             sets.push("archive_uri = :archive".into());
         }
-        let condition = if allowed.is_empty() {
-            "attribute_exists(#sk)".to_string()
-        } else {
-            format!(
-                "attribute_exists(#sk) AND #state IN ({})",
-                allowed.join(", ")
-            )
-        };
-        // DynamoDB refuses names an expression does not use.
-        let mut names = HashMap::from([("#sk".to_string(), SORT_KEY.to_string())]);
-        if change.to.is_some() || !change.from.is_empty() {
-            names.insert("#state".into(), "state".into());
-        }
+        // The transition's rule, as a condition: the write happens only in a state it may leave.
+        let condition = format!(
+            "attribute_exists(#sk) AND #state IN ({})",
+            allowed.join(", ")
+        );
+        let names = HashMap::from([
+            ("#sk".to_string(), SORT_KEY.to_string()),
+            ("#state".to_string(), "state".to_string()),
+        ]);
         let r = self
             .client()
             .update_item()
@@ -174,6 +186,8 @@ impl DynamoStore {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
+            // The state that won a race, read in the same request that lost it.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match r {
@@ -181,19 +195,22 @@ impl DynamoStore {
                 out.attributes()
                     .ok_or_else(|| StoreError::Other("UpdateItem returned no record".into()))?,
             ),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                match self.get_backfill(id).await? {
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                let UpdateItemError::ConditionalCheckFailedException(failed) = se.err() else {
+                    unreachable!("matched above")
+                };
+                match failed.item() {
                     None => Err(StoreError::NoSuchBackfill(id.to_string())),
-                    Some(current) => Err(StoreError::Conflict(format!(
-                        "backfill {id} is {}, not {}",
-                        current.state.as_str(),
-                        change
-                            .from
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ))),
+                    Some(old) => Err(StoreError::conflict(
+                        id,
+                        item_to_record(old)?.state,
+                        change.from(),
+                    )),
                 }
             }
             Err(e) => Err(sdk_error("UpdateItem", e)),
@@ -224,5 +241,34 @@ impl DynamoStore {
             docs_expected: g("docs_expected"),
             items_measured: g("items_measured"),
         })
+    }
+}
+
+#[cfg(test)]
+mod type_mapping_tests {
+    use super::*;
+
+    #[test]
+    fn type_mappings_survive_the_item_round_trip() {
+        let plain = BackfillRecord::new(
+            "bf",
+            SnapshotRef {
+                repository: "s3://b/r".into(),
+                name: "snap".into(),
+            },
+            TargetRef {
+                endpoint: "https://t".into(),
+            },
+            1,
+        );
+        let item = record_to_item(&plain);
+        assert!(!item.contains_key("type_mappings"));
+        assert_eq!(item_to_record(&item).unwrap(), plain);
+        let mut typed = plain.clone();
+        typed.type_mappings = backfill_core::type_mapping::TypeMappings {
+            rules: vec!["logs/*=logs".parse().unwrap()],
+            merged: [("logs".into(), vec!["logs/a".into(), "logs/b".into()])].into(),
+        };
+        assert_eq!(item_to_record(&record_to_item(&typed)).unwrap(), typed);
     }
 }

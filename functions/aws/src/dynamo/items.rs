@@ -6,22 +6,24 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, Put, ReturnValue, Select, TransactWriteItem, Update,
-    WriteRequest,
+    AttributeValue, ConditionCheck, DeleteRequest, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update, WriteRequest,
 };
 use backfill_core::lease::LeasePolicy;
 use backfill_core::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
 use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 use backfill_core::table::{
     backfill_pk, bucket_pk, item_sk, open_pk, COUNTERS_SK, FAILED_INDEX,
-    FAILED_INDEX_PARTITION_KEY, FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX,
-    OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+    FAILED_INDEX_PARTITION_KEY, FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, META_SK, OPEN_BUCKETS,
+    OPEN_INDEX, OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
 };
+use backfill_core::transition::ITEMS_CREATABLE_IN;
 
+use super::backfills::item_to_record;
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
-/// Transactions hold at most 100 actions; one is the counters update.
-const CREATE_CHUNK: usize = 99;
+/// Transactions hold at most 100 actions; one is the counters update, one the backfill's check.
+const CREATE_CHUNK: usize = 98;
 /// Candidates a claimer reads from one bucket of the `open` index.
 const CANDIDATES: i32 = 20;
 
@@ -221,8 +223,27 @@ impl DynamoStore {
         }
     }
 
+    /// Creates `keys` in one transaction with the counters, under a check that the backfill is
+    /// still in a state that takes new items (`None`: some exist already).
     async fn create_chunk(&self, id: &str, keys: &[NewItem]) -> Result<Option<u64>, StoreError> {
-        let mut actions = Vec::with_capacity(keys.len() + 1);
+        let mut actions = Vec::with_capacity(keys.len() + 2);
+        let mut states = HashMap::new();
+        for (i, st) in ITEMS_CREATABLE_IN.iter().enumerate() {
+            states.insert(format!(":s{i}"), s(st.as_str()));
+        }
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(backfill_pk(id), META_SK)))
+            .condition_expression(format!(
+                "#state IN ({})",
+                states.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(states))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        actions.push(TransactWriteItem::builder().condition_check(check).build());
         for k in keys {
             let put = Put::builder()
                 .table_name(&self.table)
@@ -251,14 +272,28 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(Some(keys.len() as u64)),
-            // Some exist already (a concurrent or earlier start): create them one by one.
             Err(SdkError::ServiceError(se))
                 if matches!(
                     se.err(),
                     TransactWriteItemsError::TransactionCanceledException(_)
                 ) =>
             {
-                Ok(None)
+                let TransactWriteItemsError::TransactionCanceledException(t) = se.err() else {
+                    unreachable!("matched above")
+                };
+                // The first reason is the backfill's check: stopping, stopped or gone.
+                match t.cancellation_reasons().first() {
+                    Some(r) if r.code() == Some("ConditionalCheckFailed") => match r.item() {
+                        None => Err(StoreError::NoSuchBackfill(id.to_string())),
+                        Some(old) => Err(StoreError::conflict(
+                            id,
+                            item_to_record(old)?.state,
+                            &ITEMS_CREATABLE_IN,
+                        )),
+                    },
+                    // Some items exist already (a concurrent or earlier start): one by one.
+                    _ => Ok(None),
+                }
             }
             Err(e) => Err(sdk_error("TransactWriteItems", e)),
         }

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
@@ -23,6 +24,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use backfill_core::table::{self, KeyType as DesignKeyType};
 use backfill_core::StoreError;
+
+use crate::errors::port_error;
 
 /// The DynamoDB implementation of `backfill_core::WorkStore`.
 #[derive(Clone, Debug)]
@@ -129,45 +132,13 @@ pub(crate) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError 
     StoreError::Other(format!("building a DynamoDB request: {e}"))
 }
 
-/// Maps an SDK failure: throttling, server errors, transaction conflicts and network trouble
-/// are passing (`Unavailable`); the rest is reported as is.
-pub(crate) fn sdk_error<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
+/// Maps an SDK failure (see `crate::errors`): throttling, server errors, transaction conflicts
+/// and network trouble are retryable; the rest keeps its kind and code.
+pub(crate) fn sdk_error<E>(operation: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    let transient_codes = [
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    ];
-    let code = e.code().map(str::to_string);
-    let message = match &e {
-        SdkError::ServiceError(s) => format!(
-            "{}: {}",
-            s.err().code().unwrap_or("error"),
-            s.err().message().unwrap_or("no message")
-        ),
-        other => format!("{other:?}"),
-    };
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => code
-            .as_deref()
-            .is_some_and(|c| transient_codes.contains(&c)),
-    };
-    let text = format!("DynamoDB {operation}: {message}");
-    if transient {
-        StoreError::Unavailable(text)
-    } else {
-        StoreError::Other(text)
-    }
+    StoreError::Backend(port_error(&format!("DynamoDB {operation}"), &e))
 }
 
 pub(crate) type Item = HashMap<String, AttributeValue>;

@@ -37,6 +37,10 @@ pub struct StartRequest {
     /// Workers to run (default: the configured default).
     #[serde(default)]
     pub workers: Option<i64>,
+    /// Where each (index, mapping type) of ES 5.x multi-type indices goes (first start only):
+    /// `[{"index": "logs", "type": "error", "target": "logs_error"}, …]`.
+    #[serde(default)]
+    pub type_mappings: Vec<crate::type_mapping::TypeRule>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,13 +283,16 @@ fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
 /// Why a control call failed, and whether trying again can help.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ControlError {
-    /// The request itself is wrong (400).
+    /// The request itself is wrong, or another system refused it as invalid (400).
     #[error("{0}")]
     BadRequest(String),
-    /// No such backfill (404).
+    /// Access denied: a refused override, or an AWS permission missing (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such backfill, or a resource the deployment names does not exist (404).
     #[error("{0}")]
     NotFound(String),
-    /// Not possible in the backfill's current state (409).
+    /// Not possible in the backfill's current state, or a concurrent call changed it first (409).
     #[error("{0}")]
     Conflict(String),
     /// A dependency failed in a passing way (503): retrying may succeed.
@@ -300,6 +307,7 @@ impl ControlError {
     pub fn http_status(&self) -> u16 {
         match self {
             ControlError::BadRequest(_) => 400,
+            ControlError::Forbidden(_) => 403,
             ControlError::NotFound(_) => 404,
             ControlError::Conflict(_) => 409,
             ControlError::Unavailable(_) => 503,
@@ -323,19 +331,25 @@ impl From<crate::store::StoreError> for ControlError {
             StoreError::NoSuchBackfill(id) => {
                 ControlError::NotFound(format!("backfill {id} does not exist"))
             }
-            StoreError::Conflict(m) => ControlError::Conflict(m),
-            e @ StoreError::Unavailable(_) => ControlError::Unavailable(e.to_string()),
+            e @ StoreError::StateConflict { .. } => ControlError::Conflict(format!(
+                "{e}: a concurrent call changed it first; nothing was changed by this one"
+            )),
+            StoreError::Backend(e) => e.context("work-item store").into(),
             e => ControlError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<super::ports::FleetError> for ControlError {
-    fn from(e: super::ports::FleetError) -> Self {
-        use super::ports::FleetError;
-        match e {
-            e @ FleetError::Unavailable(_) => ControlError::Unavailable(e.to_string()),
-            e @ FleetError::Refused(_) => ControlError::Internal(e.to_string()),
+impl From<crate::port_error::PortError> for ControlError {
+    fn from(e: crate::port_error::PortError) -> Self {
+        use crate::port_error::ErrorKind;
+        let text = e.to_string();
+        match e.kind {
+            ErrorKind::Retryable => ControlError::Unavailable(text),
+            ErrorKind::Denied => ControlError::Forbidden(text),
+            ErrorKind::NotFound => ControlError::NotFound(text),
+            ErrorKind::Invalid => ControlError::BadRequest(text),
+            ErrorKind::Failed => ControlError::Internal(text),
         }
     }
 }

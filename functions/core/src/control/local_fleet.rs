@@ -32,7 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::ports::{Fleet, FleetError, FleetState};
+use super::ports::{ErrorKind, Fleet, FleetState, PortError};
 use crate::lease::now_ms;
 
 /// How long a new worker counts as pending.
@@ -374,13 +374,13 @@ impl LocalFleet {
 
 #[async_trait]
 impl Fleet for LocalFleet {
-    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError> {
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, PortError> {
         let this = self.clone();
         self.blocking(move || this.set_desired_blocking(workers))
             .await
     }
 
-    async fn state(&self) -> Result<FleetState, FleetError> {
+    async fn state(&self) -> Result<FleetState, PortError> {
         let this = self.clone();
         self.blocking(move || this.reconcile()).await
     }
@@ -391,20 +391,20 @@ impl LocalFleet {
     async fn blocking(
         &self,
         f: impl FnOnce() -> io::Result<FleetState> + Send + 'static,
-    ) -> Result<FleetState, FleetError> {
+    ) -> Result<FleetState, PortError> {
         let dir = self.dir.display().to_string();
         match tokio::task::spawn_blocking(f).await {
             Ok(Ok(state)) => Ok(state),
-            Ok(Err(e)) => Err(match e.kind() {
-                io::ErrorKind::NotFound
-                | io::ErrorKind::PermissionDenied
-                | io::ErrorKind::InvalidInput
-                | io::ErrorKind::InvalidData => {
-                    FleetError::Refused(format!("local fleet {dir}: {e}"))
-                }
-                _ => FleetError::Unavailable(format!("local fleet {dir}: {e}")),
-            }),
-            Err(e) => Err(FleetError::Unavailable(format!("local fleet {dir}: {e}"))),
+            Ok(Err(e)) => {
+                let kind = match e.kind() {
+                    io::ErrorKind::NotFound => ErrorKind::NotFound,
+                    io::ErrorKind::PermissionDenied => ErrorKind::Denied,
+                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => ErrorKind::Invalid,
+                    _ => ErrorKind::Retryable,
+                };
+                Err(PortError::new(kind, format!("local fleet {dir}: {e}")))
+            }
+            Err(e) => Err(PortError::retryable(format!("local fleet {dir}: {e}"))),
         }
     }
 }

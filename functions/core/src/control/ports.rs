@@ -1,10 +1,13 @@
 //! The control plane's ports: the worker fleet, the stop workflow, the archive and the progress
 //! metrics. AWS adapters implement them with ECS, Step Functions, S3 and CloudWatch; a local
 //! process supervisor and in-process runner implement them on one machine; unit tests use
-//! in-memory versions.
+//! in-memory versions. Every port fails with a `PortError`, whose kind says whether a retry can
+//! help (the adapters map their errors once).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+pub use crate::port_error::{ErrorKind, PortError};
 
 /// The fleet of workers as the orchestrator sees it (ECS service counts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,21 +26,11 @@ impl FleetState {
     }
 }
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum FleetError {
-    /// A passing failure (throttling, network): retrying may succeed.
-    #[error("fleet unavailable: {0}")]
-    Unavailable(String),
-    /// The orchestrator refused (no such service, no permission, bad value).
-    #[error("fleet: {0}")]
-    Refused(String),
-}
-
 /// The worker fleet: an ECS service whose desired count is the fleet size, or local processes.
 #[async_trait]
 pub trait Fleet: Send + Sync {
-    async fn set_desired(&self, workers: u32) -> Result<FleetState, FleetError>;
-    async fn state(&self) -> Result<FleetState, FleetError>;
+    async fn set_desired(&self, workers: u32) -> Result<FleetState, PortError>;
+    async fn state(&self) -> Result<FleetState, PortError>;
 }
 
 /// Where a stop workflow is.
@@ -55,15 +48,15 @@ pub enum ExecutionStatus {
 #[async_trait]
 pub trait StopWorkflow: Send + Sync {
     /// Starts it for a backfill; returns the execution's name or ARN.
-    async fn start(&self, backfill: &str) -> Result<String, String>;
-    async fn status(&self, execution: &str) -> Result<ExecutionStatus, String>;
+    async fn start(&self, backfill: &str) -> Result<String, PortError>;
+    async fn status(&self, execution: &str) -> Result<ExecutionStatus, PortError>;
 }
 
 /// Stores archives of the working state.
 #[async_trait]
 pub trait ArchiveStore: Send + Sync {
     /// Writes `body` under `key` (relative to the archive location); returns its URI.
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, String>;
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String, PortError>;
 }
 
 /// One progress metric: name, value, unit (CloudWatch unit names).
@@ -77,7 +70,7 @@ pub struct Gauge {
 /// Publishes progress metrics (CloudWatch `PutMetricData` on AWS).
 #[async_trait]
 pub trait ProgressSink: Send + Sync {
-    async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), String>;
+    async fn publish(&self, backfill: &str, gauges: &[Gauge]) -> Result<(), PortError>;
 }
 
 /// One index of the target as `_cat/indices` describes it.
@@ -97,5 +90,5 @@ pub struct IndexRow {
 #[async_trait]
 pub trait TargetClusters: Send + Sync {
     /// The indices of the cluster at `endpoint`, after a `_refresh` when asked.
-    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, String>;
+    async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, PortError>;
 }

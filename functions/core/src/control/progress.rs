@@ -8,23 +8,62 @@ use crate::lease::now_ms;
 use crate::model::BackfillState;
 use crate::store::{StateChange, StoreError};
 
-/// Every metric the poller publishes, with its CloudWatch unit, in the order of its values.
-/// Levels, not events: names differ from the workers' per-interval counts (`ShardsCompleted`,
-/// `DocumentsRejected`, …) in the same namespace, which would otherwise mix the two.
-pub const PROGRESS_METRICS: [(&str, &str); 12] = [
-    ("ShardsTotal", "Count"),
-    ("ShardsCompletedTotal", "Count"),
-    ("ShardsInProgress", "Count"),
-    ("ShardsUnclaimed", "Count"),
-    ("ShardsFailedTotal", "Count"),
-    ("DocumentsMigrated", "Count"),
-    ("BytesMigrated", "Bytes"),
-    ("DocumentsRejectedTotal", "Count"),
-    ("PercentComplete", "Percent"),
-    ("WorkersDesired", "Count"),
-    ("WorkersRunning", "Count"),
-    ("StaleLeases", "Count"),
-];
+/// What the poller publishes, one named field per metric. Levels, not events: names differ
+/// from the workers' per-interval counts (`ShardsCompleted`, `DocumentsRejected`, …) in the
+/// same namespace, which would otherwise mix the two.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProgressMetrics {
+    pub shards_total: u64,
+    pub shards_completed: u64,
+    pub shards_in_progress: u64,
+    pub shards_unclaimed: u64,
+    pub shards_failed: u64,
+    pub documents: u64,
+    pub bytes: u64,
+    pub documents_rejected: u64,
+    pub percent: f64,
+    pub workers_desired: u32,
+    pub workers_running: u32,
+    pub stale_leases: u64,
+}
+
+impl ProgressMetrics {
+    /// Each metric with its CloudWatch name and unit, beside its value.
+    pub fn gauges(&self) -> Vec<Gauge> {
+        let g = |name, value: f64, unit| Gauge { name, value, unit };
+        vec![
+            g("ShardsTotal", self.shards_total as f64, "Count"),
+            g(
+                "ShardsCompletedTotal",
+                self.shards_completed as f64,
+                "Count",
+            ),
+            g("ShardsInProgress", self.shards_in_progress as f64, "Count"),
+            g("ShardsUnclaimed", self.shards_unclaimed as f64, "Count"),
+            g("ShardsFailedTotal", self.shards_failed as f64, "Count"),
+            g("DocumentsMigrated", self.documents as f64, "Count"),
+            g("BytesMigrated", self.bytes as f64, "Bytes"),
+            g(
+                "DocumentsRejectedTotal",
+                self.documents_rejected as f64,
+                "Count",
+            ),
+            g("PercentComplete", self.percent, "Percent"),
+            g("WorkersDesired", self.workers_desired as f64, "Count"),
+            g("WorkersRunning", self.workers_running as f64, "Count"),
+            g("StaleLeases", self.stale_leases as f64, "Count"),
+        ]
+    }
+
+    /// Every metric's name and unit (for the dashboard's checks).
+    pub fn names_and_units() -> Vec<(&'static str, &'static str)> {
+        ProgressMetrics::default()
+            .gauges()
+            .into_iter()
+            .map(|g| (g.name, g.unit))
+            .collect()
+    }
+}
 
 impl Control {
     /// The seed's status, with shard counts at constant cost (one counters read and one count
@@ -220,46 +259,39 @@ impl Control {
             tracing::warn!(backfill = %id, lease = %s, "lease expired without progress");
         }
         let shards = report.shards.unwrap_or_default();
-        let values = [
-            shards.total as f64,
-            shards.completed as f64,
-            shards.in_progress as f64,
-            shards.unclaimed as f64,
-            shards.failed as f64,
-            report.documents as f64,
-            report.bytes as f64,
-            report.rejected as f64,
-            report.percent,
-            report.fleet.desired as f64,
-            report.fleet.running as f64,
-            stale.len() as f64,
-        ];
-        let gauges: Vec<Gauge> = PROGRESS_METRICS
-            .iter()
-            .zip(values)
-            .map(|(&(name, unit), value)| Gauge { name, value, unit })
-            .collect();
+        let gauges = ProgressMetrics {
+            shards_total: shards.total,
+            shards_completed: shards.completed,
+            shards_in_progress: shards.in_progress,
+            shards_unclaimed: shards.unclaimed,
+            shards_failed: shards.failed,
+            documents: report.documents,
+            bytes: report.bytes,
+            documents_rejected: report.rejected,
+            percent: report.percent,
+            workers_desired: report.fleet.desired,
+            workers_running: report.fleet.running,
+            stale_leases: stale.len() as u64,
+        }
+        .gauges();
         self.progress
             .publish(&id, &gauges)
             .await
-            .map_err(|e| ControlError::Unavailable(format!("publishing progress metrics: {e}")))?;
+            .map_err(|e| e.context("publishing progress metrics"))?;
         let mut completed_now = false;
         if shards.total > 0 && shards.completed + shards.failed == shards.total {
-            let change = StateChange {
-                from: &[BackfillState::Running],
-                to: Some(BackfillState::Completed),
-                desired: Some(0),
-                mark_completed: true,
-                ..StateChange::default()
-            };
-            match self.store.set_state(&id, &change, now_ms()).await {
+            match self
+                .store
+                .set_state(&id, &StateChange::complete(), now_ms())
+                .await
+            {
                 Ok(_) => {
-                    self.fleet.set_desired(0).await?;
+                    self.set_fleet(&id, 0).await?;
                     completed_now = true;
                     tracing::info!(backfill = %id, "every shard is done: backfill completed, fleet scaled to 0");
                 }
-                // Someone paused or stopped it meanwhile: leave it to them.
-                Err(StoreError::Conflict(_)) => {}
+                // Someone paused or stopped it meanwhile: their state stands.
+                Err(StoreError::StateConflict { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }

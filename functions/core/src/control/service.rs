@@ -9,6 +9,7 @@ use super::ports::{ArchiveStore, Fleet, FleetState, ProgressSink, StopWorkflow, 
 use crate::lease::{now_ms, LeasePolicy};
 use crate::model::{BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef};
 use crate::store::{StateChange, StoreError, WorkStore};
+use crate::transition::ScaleRefused;
 use crate::worker::SnapshotSource;
 
 /// What a deployment is configured with (from the Lambda environment or the local setup).
@@ -29,6 +30,8 @@ pub struct ControlConfig {
     pub snapshot_name: Option<String>,
     pub target_endpoint: Option<String>,
     pub create_missing_indices: bool,
+    /// Which other targets and repositories a start may name (none by default).
+    pub overrides: super::endpoint_policy::OverridePolicy,
 }
 
 impl Default for ControlConfig {
@@ -43,6 +46,7 @@ impl Default for ControlConfig {
             snapshot_name: None,
             target_endpoint: None,
             create_missing_indices: false,
+            overrides: Default::default(),
         }
     }
 }
@@ -113,6 +117,42 @@ impl Control {
         })
     }
 
+    /// A state change that lost a race: a stopped backfill says so as `start` and `scale`
+    /// always do; any other conflict names the state that won.
+    pub(super) fn lost_race(&self, id: &str, e: StoreError) -> ControlError {
+        match e {
+            StoreError::StateConflict {
+                current: BackfillState::Stopped | BackfillState::Stopping,
+                ..
+            } => ControlError::Conflict(format!(
+                "Backfill {id} was stopped by a concurrent call; a stopped backfill cannot be restarted. Start a new backfill with another id."
+            )),
+            e => e.into(),
+        }
+    }
+
+    /// Sets the fleet to `workers`, then follows the record: if a concurrent call changed the
+    /// desired count meanwhile, the fleet is set again to what the record says. Every writer of
+    /// the desired count ends here, so the fleet ends at the record's count whoever calls last
+    /// (a `scale 3` racing a `stop` cannot leave workers running on a stopped backfill).
+    pub(super) async fn set_fleet(
+        &self,
+        id: &str,
+        mut workers: u32,
+    ) -> Result<FleetState, ControlError> {
+        for _ in 0..8 {
+            let fleet = self.fleet.set_desired(workers).await?;
+            let desired = self.record(id).await?.desired_workers;
+            if desired == workers {
+                return Ok(fleet);
+            }
+            workers = desired;
+        }
+        Err(ControlError::Unavailable(format!(
+            "the desired worker count of backfill {id} kept changing while the fleet was being set; try again"
+        )))
+    }
+
     pub(super) fn stopped_message(r: &BackfillRecord) -> String {
         format!(
             "Backfill {} was stopped{}; a stopped backfill cannot be restarted. Start a new backfill with another id.",
@@ -132,6 +172,7 @@ impl Control {
         let mut record = match self.store.backfill(&id).await? {
             Some(r) => r,
             None => {
+                super::endpoint_policy::check_start(&self.config, &req)?;
                 let repository = req
                     .snapshot_repository
                     .clone()
@@ -156,7 +197,10 @@ impl Control {
                         )
                     })?;
                 let now = now_ms();
+                // Checked before the record exists, so that a refusal leaves nothing behind.
+                let type_mappings = self.type_mappings_for(&repository, &name, &req).await?;
                 let record = BackfillRecord {
+                    type_mappings,
                     indices: req.indices.clone(),
                     include_system_indices: req.include_system_indices,
                     create_missing_indices: req
@@ -175,6 +219,7 @@ impl Control {
                 self.record(&id).await?
             }
         };
+        super::types::same_type_mappings(&record, &req)?;
         let mut items_created = None;
         match record.state {
             BackfillState::Stopped | BackfillState::Stopping => {
@@ -196,19 +241,12 @@ impl Control {
             }
             BackfillState::Paused | BackfillState::Running => {}
         }
-        let change = StateChange {
-            from: &[
-                BackfillState::Created,
-                BackfillState::Paused,
-                BackfillState::Running,
-            ],
-            to: Some(BackfillState::Running),
-            desired: Some(workers),
-            mark_started: true,
-            ..StateChange::default()
-        };
-        record = self.store.set_state(&id, &change, now_ms()).await?;
-        let fleet = self.fleet.set_desired(workers).await?;
+        record = self
+            .store
+            .set_state(&id, &StateChange::start(workers), now_ms())
+            .await
+            .map_err(|e| self.lost_race(&id, e))?;
+        let fleet = self.set_fleet(&id, workers).await?;
         Ok(ActionResponse {
             backfill_id: id,
             state: record.state,
@@ -286,36 +324,22 @@ impl Control {
         };
         let workers = self.workers(Some(n))?;
         let record = self.record(&id).await?;
-        let to = match record.state {
-            BackfillState::Stopped | BackfillState::Stopping => {
-                // The stop workflow scales to zero through here: let that through.
-                if workers == 0 {
-                    record.state
-                } else {
-                    return Err(ControlError::Conflict(Self::stopped_message(&record)));
-                }
-            }
-            BackfillState::Created => {
-                return Err(ControlError::Conflict(format!(
+        let change =
+            StateChange::scale(record.state, workers).map_err(|refused| match refused {
+                ScaleRefused::Stopped => ControlError::Conflict(Self::stopped_message(&record)),
+                ScaleRefused::NotStarted => ControlError::Conflict(format!(
                     "backfill {id} has not started yet; start it first"
-                )));
-            }
-            BackfillState::Completed if workers > 0 => {
-                return Err(ControlError::Conflict(format!(
+                )),
+                ScaleRefused::Completed => ControlError::Conflict(format!(
                     "backfill {id} has completed; nothing is left to do"
-                )));
-            }
-            BackfillState::Paused if workers > 0 => BackfillState::Running,
-            other => other,
-        };
-        let change = StateChange {
-            to: Some(to),
-            desired: Some(workers),
-            mark_started: to == BackfillState::Running,
-            ..StateChange::default()
-        };
-        let record = self.store.set_state(&id, &change, now_ms()).await?;
-        let fleet = self.fleet.set_desired(workers).await?;
+                )),
+            })?;
+        let record = self
+            .store
+            .set_state(&id, &change, now_ms())
+            .await
+            .map_err(|e| self.lost_race(&id, e))?;
+        let fleet = self.set_fleet(&id, workers).await?;
         Ok(ActionResponse {
             backfill_id: id,
             state: record.state,
@@ -329,24 +353,21 @@ impl Control {
     /// Scales to zero and keeps the state: workers checkpoint and release their leases.
     pub async fn pause(&self, req: BackfillRef) -> Result<ActionResponse, ControlError> {
         let id = self.id(&req.backfill_id)?;
-        let change = StateChange {
-            from: &[BackfillState::Running, BackfillState::Paused],
-            to: Some(BackfillState::Paused),
-            desired: Some(0),
-            ..StateChange::default()
-        };
-        let record = match self.store.set_state(&id, &change, now_ms()).await {
+        let record = match self
+            .store
+            .set_state(&id, &StateChange::pause(), now_ms())
+            .await
+        {
             Ok(r) => r,
-            Err(StoreError::Conflict(_)) => {
-                let r = self.record(&id).await?;
+            Err(StoreError::StateConflict { current, .. }) => {
                 return Err(ControlError::Conflict(format!(
                     "backfill {id} is {}; only a running backfill can be paused",
-                    r.state.as_str()
+                    current.as_str()
                 )));
             }
             Err(e) => return Err(e.into()),
         };
-        let fleet = self.fleet.set_desired(0).await?;
+        let fleet = self.set_fleet(&id, 0).await?;
         Ok(ActionResponse {
             backfill_id: id,
             state: record.state,

@@ -5,7 +5,7 @@ use super::api::*;
 use super::service::{fleet_line, Control};
 use crate::lease::now_ms;
 use crate::model::BackfillState;
-use crate::store::StateChange;
+use crate::store::{StateChange, StoreError};
 
 /// Where archives go, relative to the archive location (as the seed names them).
 pub fn archive_key(now_ms: i64) -> String {
@@ -75,22 +75,40 @@ impl Control {
             }
             _ => {}
         }
-        let change = StateChange {
-            to: Some(BackfillState::Stopping),
-            desired: Some(0),
-            ..StateChange::default()
+        match self
+            .store
+            .set_state(&id, &StateChange::stop(), now_ms())
+            .await
+        {
+            Ok(_) => {}
+            // Another stop finished first: say so, as for a stop after the fact.
+            Err(StoreError::StateConflict {
+                current: BackfillState::Stopped,
+                ..
+            }) => {
+                return Box::pin(self.stop(BackfillRef {
+                    backfill_id: Some(id),
+                }))
+                .await
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let fleet = self.set_fleet(&id, 0).await?;
+        let execution = self
+            .stop_workflow
+            .start(&id)
+            .await
+            .map_err(|e| e.context("starting the stop workflow"))?;
+        let record = match self
+            .store
+            .set_state(&id, &StateChange::note_stop_execution(&execution), now_ms())
+            .await
+        {
+            Ok(r) => r,
+            // The workflow (or a concurrent one) already finished: the stopped record stands.
+            Err(StoreError::StateConflict { .. }) => self.record(&id).await?,
+            Err(e) => return Err(e.into()),
         };
-        self.store.set_state(&id, &change, now_ms()).await?;
-        let fleet = self.fleet.set_desired(0).await?;
-        let execution =
-            self.stop_workflow.start(&id).await.map_err(|e| {
-                ControlError::Unavailable(format!("starting the stop workflow: {e}"))
-            })?;
-        let note = StateChange {
-            stop_execution: Some(&execution),
-            ..StateChange::default()
-        };
-        let record = self.store.set_state(&id, &note, now_ms()).await?;
         Ok(ActionResponse {
             backfill_id: id,
             state: record.state,
@@ -120,6 +138,24 @@ impl Control {
     pub async fn archive_state(&self, req: BackfillRef) -> Result<ArchiveReport, ControlError> {
         let id = self.id(&req.backfill_id)?;
         let record = self.record(&id).await?;
+        match (record.state, &record.archive_uri) {
+            // A retried task, or a second workflow after the first finished: the archive that
+            // the stopped record names is the one that holds the working state.
+            (BackfillState::Stopped, Some(uri)) => {
+                return Ok(ArchiveReport {
+                    backfill_id: id,
+                    archive_uri: uri.clone(),
+                    items: 0,
+                })
+            }
+            (BackfillState::Stopping, _) => {}
+            (other, _) => {
+                return Err(ControlError::Conflict(format!(
+                    "backfill {id} is {}: its working state is archived only while it is stopping",
+                    other.as_str()
+                )))
+            }
+        }
         let counters = self.store.counters(&id).await?;
         let items = self.store.items(&id).await?;
         let now = now_ms();
@@ -136,7 +172,7 @@ impl Control {
             .archive
             .put(&archive_key(now), body)
             .await
-            .map_err(|e| ControlError::Unavailable(format!("writing the archive: {e}")))?;
+            .map_err(|e| e.context("writing the archive"))?;
         Ok(ArchiveReport {
             backfill_id: id,
             archive_uri: uri,
@@ -144,7 +180,10 @@ impl Control {
         })
     }
 
-    /// Stop workflow, steps 4 and 5: deletes the working state and marks the backfill stopped.
+    /// Stop workflow, steps 4 and 5: marks the backfill stopped with its archive, then deletes
+    /// the working state. Marking first means that of two racing workflows only the first
+    /// archive is recorded, and that no working state is deleted before a stopped record names
+    /// the archive holding it; a retry after a failed delete deletes again.
     pub async fn finalize_stop(
         &self,
         req: FinalizeRequest,
@@ -155,21 +194,28 @@ impl Control {
                 "missing archive_uri: the working state is only deleted once archived".into(),
             ));
         };
-        self.store.delete_working_state(&id).await?;
-        let change = StateChange {
-            from: &[BackfillState::Stopping, BackfillState::Stopped],
-            to: Some(BackfillState::Stopped),
-            desired: Some(0),
-            archive_uri: Some(archive),
-            ..StateChange::default()
+        let record = match self
+            .store
+            .set_state(&id, &StateChange::finalize_stop(archive), now_ms())
+            .await
+        {
+            Ok(r) => r,
+            Err(StoreError::StateConflict {
+                current: BackfillState::Stopped,
+                ..
+            }) => self.record(&id).await?,
+            Err(e) => return Err(e.into()),
         };
-        let record = self.store.set_state(&id, &change, now_ms()).await?;
+        self.store.delete_working_state(&id).await?;
         let fleet = self.fleet.state().await?;
         Ok(ActionResponse {
             backfill_id: id,
             state: record.state,
             fleet,
-            message: format!("Backfill working state archived to: {archive}"),
+            message: format!(
+                "Backfill working state archived to: {}",
+                record.archive_uri.as_deref().unwrap_or(archive)
+            ),
             stop_execution: record.stop_execution,
             items_created: None,
         })

@@ -30,9 +30,16 @@ impl Control {
         };
         let snapshots = self.snapshots.clone();
         let snap_ref = record.snapshot.clone();
-        let source = tokio::task::spawn_blocking(move || -> Result<_, snapshot::Error> {
+        let mappings = record.type_mappings.clone();
+        let (source, notes) = tokio::task::spawn_blocking(move || -> Result<_, snapshot::Error> {
             let snap = snapshots.open(&snap_ref.repository, &snap_ref.name)?;
-            count_source(&snap, |n| selected(n, &selection, system))
+            let wanted = |n: &str| selected(n, &selection, system);
+            if mappings.is_empty() {
+                return Ok((count_source(&snap, wanted)?, String::new()));
+            }
+            // Under type mappings, per target index: (index, type) counts summed where they go.
+            let c = crate::type_mapping::count_by_target(&snap, wanted, &mappings)?;
+            Ok((c.indices.clone(), c.notes()))
         })
         .await
         .map_err(|e| ControlError::Internal(format!("counting the snapshot: {e}")))?
@@ -49,10 +56,10 @@ impl Control {
             .clusters
             .indices(&endpoint, req.refresh)
             .await
-            .map_err(|e| ControlError::Unavailable(format!("_cat/indices of {endpoint}: {e}")))?;
+            .map_err(|e| e.context(format!("_cat/indices of {endpoint}")))?;
         target.sort_by(|a, b| a.index.cmp(&b.index));
         let mismatches = differences(&source, &target);
-        let text = render(&record.snapshot, &source, &endpoint, &target, &mismatches);
+        let text = render(&record.snapshot, &source, &endpoint, &target, &mismatches) + &notes;
         Ok(CatIndicesReport {
             backfill_id: id,
             snapshot: record.snapshot,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::dispatch::{dispatch, Handler};
-use super::ports::{ExecutionStatus, StopWorkflow};
+use super::ports::{ExecutionStatus, PortError, StopWorkflow};
 use super::service::Control;
 use crate::asl::{self, Clock, Outcome, TaskFailure, TaskInvoker};
 
@@ -86,12 +86,10 @@ impl InProcessStop {
 
 #[async_trait]
 impl StopWorkflow for InProcessStop {
-    async fn start(&self, backfill: &str) -> Result<String, String> {
-        let control = self
-            .control
-            .get()
-            .cloned()
-            .ok_or("the stop workflow is not bound to a control plane")?;
+    async fn start(&self, backfill: &str) -> Result<String, PortError> {
+        let control = self.control.get().cloned().ok_or_else(|| {
+            PortError::failed("the stop workflow is not bound to a control plane")
+        })?;
         let name = format!("local-stop-{backfill}-{}", crate::lease::now_ms());
         self.executions
             .lock()
@@ -118,12 +116,14 @@ impl StopWorkflow for InProcessStop {
         Ok(name)
     }
 
-    async fn status(&self, execution: &str) -> Result<ExecutionStatus, String> {
+    async fn status(&self, execution: &str) -> Result<ExecutionStatus, PortError> {
         self.executions
             .lock()
             .unwrap()
             .get(execution)
             .cloned()
-            .ok_or_else(|| format!("no stop execution {execution} in this process"))
+            .ok_or_else(|| {
+                PortError::not_found(format!("no stop execution {execution} in this process"))
+            })
     }
 }

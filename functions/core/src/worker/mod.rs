@@ -52,6 +52,9 @@ impl SnapshotSource for LocalSnapshots {
 pub struct Rejection {
     pub index: String,
     pub id: String,
+    /// The document's mapping type in the snapshot (ES 5.x indices).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
     /// HTTP status of the item (0: never sent).
     pub status: u16,
     pub error_type: Option<String>,

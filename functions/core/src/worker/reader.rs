@@ -9,6 +9,7 @@ use snapshot::{Position, ShardEntryRef, ShardReader};
 use tokio::sync::mpsc;
 
 use crate::bulk::{prepare_source, BulkDoc, SourceProblem};
+use crate::type_mapping::{Route, Router, UNMAPPED_TYPE};
 
 use super::Rejection;
 
@@ -32,9 +33,10 @@ pub struct BatchLimits {
 }
 
 /// Reads `reader` to its end (or until `cancel`), sending batches; an error ends the stream.
+/// `router` names each document's target index (by its type, under type mappings).
 pub fn read_batches(
     mut reader: ShardReader,
-    target_index: String,
+    router: Arc<Router>,
     limits: BatchLimits,
     cancel: Arc<AtomicBool>,
     out: mpsc::Sender<Result<Batch, snapshot::Error>>,
@@ -46,22 +48,42 @@ pub fn read_batches(
         if cancel.load(Ordering::Relaxed) {
             return;
         }
+        let source_index = router.index();
         match reader.next_entry_ref() {
             Ok(Some(ShardEntryRef::Document(doc))) => {
                 batch.source_bytes += doc.source.len() as u64;
                 batch.end = doc.next_position();
+                let (target, create) = match router.route(doc.doc_type.as_deref()) {
+                    Route::Send { target, create } => (target, create),
+                    // Named and counted like a rejected document, never skipped in silence.
+                    Route::Unmapped => {
+                        let t = doc.doc_type.as_deref().unwrap_or("(none)");
+                        let reason = format!(
+                            "type {t} of index {source_index} has no type mapping rule: not migrated"
+                        );
+                        let mut r = refused(source_index, doc.id.clone(), UNMAPPED_TYPE, reason);
+                        r.doc_type = doc.doc_type.clone();
+                        batch.refused.push(r);
+                        if !continue_batch(&mut seq, &mut batch, &mut bytes, &limits, &out) {
+                            return;
+                        }
+                        continue;
+                    }
+                };
                 match prepare_source(doc.source) {
                     Ok((source, _changed)) => {
                         bytes += source.len() + doc.id.len() + 64;
                         batch.docs.push(BulkDoc {
-                            index: target_index.clone(),
+                            index: target.to_string(),
                             id: doc.id,
                             routing: doc.routing,
                             source,
+                            doc_type: doc.doc_type,
+                            create,
                         });
                     }
                     Err(problem) => batch.refused.push(refused(
-                        &target_index,
+                        source_index,
                         doc.id,
                         "unsupported_source",
                         match problem {
@@ -79,7 +101,7 @@ pub fn read_batches(
             Ok(Some(ShardEntryRef::WithoutSource { id, next })) => {
                 batch.end = next;
                 batch.refused.push(refused(
-                    &target_index,
+                    source_index,
                     id,
                     "no_source",
                     "the snapshot holds no _source for this document (_source disabled, or synthetic _source); it cannot be reindexed".into(),
@@ -91,13 +113,8 @@ pub fn read_batches(
                 return;
             }
         }
-        if batch.docs.len() + batch.refused.len() >= limits.max_docs || bytes >= limits.max_bytes {
-            seq += 1;
-            let full = std::mem::replace(&mut batch, new_batch(seq));
-            bytes = 0;
-            if out.blocking_send(Ok(full)).is_err() {
-                return;
-            }
+        if !continue_batch(&mut seq, &mut batch, &mut bytes, &limits, &out) {
+            return;
         }
     }
     if !batch.docs.is_empty() || !batch.refused.is_empty() {
@@ -105,11 +122,29 @@ pub fn read_batches(
     }
 }
 
+/// Sends the batch on once it is full; false when the receiver is gone.
+fn continue_batch(
+    seq: &mut u64,
+    batch: &mut Batch,
+    bytes: &mut usize,
+    limits: &BatchLimits,
+    out: &mpsc::Sender<Result<Batch, snapshot::Error>>,
+) -> bool {
+    if batch.docs.len() + batch.refused.len() >= limits.max_docs || *bytes >= limits.max_bytes {
+        *seq += 1;
+        let full = std::mem::replace(batch, new_batch(*seq));
+        *bytes = 0;
+        return out.blocking_send(Ok(full)).is_ok();
+    }
+    true
+}
+
 /// A document refused before sending.
 fn refused(index: &str, id: String, error_type: &str, reason: String) -> Rejection {
     Rejection {
         index: index.to_string(),
         id,
+        doc_type: None,
         status: 0,
         error_type: Some(error_type.into()),
         reason: Some(reason),

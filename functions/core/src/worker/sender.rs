@@ -102,6 +102,7 @@ pub async fn send(
                             out.rejected.push(Rejection {
                                 index: docs[i].index.clone(),
                                 id: docs[i].id.clone(),
+                                doc_type: docs[i].doc_type.clone(),
                                 status: r.status,
                                 error_type: r.error_type.clone(),
                                 reason: r.reason.clone(),
@@ -130,6 +131,7 @@ pub async fn send(
                         out.rejected.push(Rejection {
                             index: docs[i].index.clone(),
                             id: docs[i].id.clone(),
+                            doc_type: docs[i].doc_type.clone(),
                             status: 413,
                             error_type: Some("request_entity_too_large".into()),
                             reason: Some(body),

@@ -18,6 +18,7 @@ use super::{retry_store, Engine, EngineError, Event, Rejection, Summary};
 use crate::lease::now_ms;
 use crate::model::BackfillRecord;
 use crate::store::{Claim, Progress, StoreError};
+use crate::type_mapping::{resolve_conflicts, Router};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemEnd {
@@ -130,13 +131,17 @@ impl Engine {
                 }
             }
         }
-        if let Err((reason, permanent)) = self.ensure_index(record, &key.index, &meta).await {
-            let how = if permanent {
-                Finish::Fail(reason)
-            } else {
-                Finish::Release
-            };
-            return self.finish(&mut claim, pending, how, summary).await;
+        // Under type mappings a source index may feed several targets (or share one).
+        let router = Arc::new(record.type_mappings.router(&key.index, &meta));
+        for (target, body) in router.create_bodies(&meta) {
+            if let Err((reason, permanent)) = self.ensure_index(record, &target, &body).await {
+                let how = if permanent {
+                    Finish::Fail(reason)
+                } else {
+                    Finish::Release
+                };
+                return self.finish(&mut claim, pending, how, summary).await;
+            }
         }
 
         // The reader thread feeds batches through a small channel: memory stays bounded by
@@ -145,10 +150,10 @@ impl Engine {
         let (batch_tx, mut batch_rx) = mpsc::channel(2);
         let reader_thread = {
             let cancel = cancel.clone();
-            let index = key.index.clone();
+            let router = router.clone();
             let limits = self.config.batch;
             tokio::task::spawn_blocking(move || {
-                read_batches(reader, index, limits, cancel, batch_tx)
+                read_batches(reader, router, limits, cancel, batch_tx)
             })
         };
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<BatchDone>();
@@ -219,7 +224,7 @@ impl Engine {
                 msg = batch_rx.recv(), if can_send => match msg {
                     Some(Ok(batch)) => {
                         in_flight += 1;
-                        self.spawn_send(&mut tasks, batch, done_tx.clone());
+                        self.spawn_send(&mut tasks, batch, router.clone(), done_tx.clone());
                     }
                     Some(Err(e)) => {
                         let permanent = e.is_permanent();
@@ -274,6 +279,7 @@ impl Engine {
         &self,
         tasks: &mut tokio::task::JoinSet<()>,
         batch: Batch,
+        router: Arc<Router>,
         done: mpsc::UnboundedSender<BatchDone>,
     ) {
         let target = self.target.clone();
@@ -295,9 +301,21 @@ impl Engine {
                     rate.acquire(docs.iter().map(|d| d.source.len() as u64).sum())
                         .await;
                 }
-                sender::send(target.as_ref(), &docs, &policy, &limit)
-                    .await
-                    .map_err(|e| e.to_string())
+                match sender::send(target.as_ref(), &docs, &policy, &limit).await {
+                    // 409s of merged targets: resends of this very document, or collisions.
+                    Ok(mut sent) if docs.iter().any(|d| d.create) => {
+                        let t = target.as_ref();
+                        match resolve_conflicts(t, &router, &docs, &mut sent.rejected).await {
+                            Ok((n, b)) => {
+                                sent.indexed += n;
+                                sent.indexed_bytes += b;
+                                Ok(sent)
+                            }
+                            Err(e) => Err(format!("checking _id conflicts in the target: {e}")),
+                        }
+                    }
+                    other => other.map_err(|e| e.to_string()),
+                }
             };
             let _ = done.send(BatchDone {
                 seq,
@@ -473,7 +491,7 @@ impl Engine {
         &self,
         record: &BackfillRecord,
         index: &str,
-        meta: &IndexMetadata,
+        body: &serde_json::Value,
     ) -> Result<(), (String, bool)> {
         if self.known_indices.lock().unwrap().contains(index) {
             return Ok(());
@@ -493,8 +511,7 @@ impl Engine {
                     true,
                 ));
             }
-            let body = super::create_index_body(meta);
-            match self.target.create_index(index, &body).await {
+            match self.target.create_index(index, body).await {
                 Ok(()) => tracing::info!(
                     index,
                     "created the target index from the snapshot's metadata"

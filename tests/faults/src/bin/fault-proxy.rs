@@ -71,6 +71,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 reset_after_forward_every: args.reset_after_forward_every,
                 item_throttle_every: args.item_throttle_every,
                 latency: args.latency_ms.map(Duration::from_millis),
+                aws_throttle_every: None,
             };
             let proxy = FaultProxy::start_on(args.listen, upstream, plan)
                 .await

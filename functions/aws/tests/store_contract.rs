@@ -1,16 +1,24 @@
 //! The DynamoDB work-item store against DynamoDB Local through the real AWS SDK: the lease
 //! protocol, exact counters, and many claimers at once.
 
+//! The work-item store's contract, run against both stores: DynamoDB Local through the real
+//! AWS SDK, and the memory store. Every case is one function over `dyn WorkStore`; the macro at
+//! the end runs each against both, so the two stores cannot disagree on the lease protocol
+//! (claim, renew, checkpoint, complete, fail, release, expiry), the counters, or any state
+//! transition.
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use backfill_aws::DynamoStore;
 use backfill_core::lease::{now_ms, LeasePolicy};
+use backfill_core::memory::MemoryStore;
 use backfill_core::model::{
     BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
 };
 use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use backfill_core::transition::ITEMS_CREATABLE_IN;
 use backfill_harness::DynamoDbLocal;
 
 fn dynamodb() -> &'static DynamoDbLocal {
@@ -18,10 +26,21 @@ fn dynamodb() -> &'static DynamoDbLocal {
     SERVER.get_or_init(|| DynamoDbLocal::start().expect("DynamoDB Local starts"))
 }
 
-async fn store(table: &str) -> DynamoStore {
+/// A new, empty store of the kind under test (DynamoDB: one table per test).
+async fn empty_store(dynamo: bool, table: &str) -> Arc<dyn WorkStore> {
+    if !dynamo {
+        return Arc::new(MemoryStore::new());
+    }
     let cfg = backfill_harness::sdk_config(&dynamodb().endpoint).await;
     let s = DynamoStore::new(aws_sdk_dynamodb::Client::new(&cfg), table);
     s.create_table().await.unwrap();
+    Arc::new(s)
+}
+
+/// A store holding a running backfill `bf` (work items are created only for a live backfill).
+async fn store(dynamo: bool, table: &str) -> Arc<dyn WorkStore> {
+    let s = empty_store(dynamo, table).await;
+    assert!(s.create_backfill(&record("bf")).await.unwrap());
     s
 }
 
@@ -64,7 +83,7 @@ const POLICY: LeasePolicy = LeasePolicy {
     max_clock_skew: Duration::from_secs(5),
 };
 
-async fn claim(s: &DynamoStore, holder: &str, now: i64) -> ClaimOutcome {
+async fn claim(s: &Arc<dyn WorkStore>, holder: &str, now: i64) -> ClaimOutcome {
     s.claim("bf", holder, now, &POLICY).await.unwrap()
 }
 
@@ -84,67 +103,8 @@ fn progress(pos: &str, docs: u64) -> Progress {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backfill_records_round_trip_and_state_changes_are_conditional() {
-    let s = store("records").await;
-    let r = record("bf");
-    assert!(s.create_backfill(&r).await.unwrap());
-    assert!(
-        !s.create_backfill(&r).await.unwrap(),
-        "a second create is refused"
-    );
-    assert_eq!(s.backfill("bf").await.unwrap(), Some(r.clone()));
-    assert_eq!(s.backfill("nope").await.unwrap(), None);
-    let pause = StateChange {
-        from: &[BackfillState::Running],
-        to: Some(BackfillState::Paused),
-        desired: Some(0),
-        ..StateChange::default()
-    };
-    let paused = s.set_state("bf", &pause, 5).await.unwrap();
-    assert_eq!(
-        (paused.state, paused.desired_workers, paused.updated_at),
-        (BackfillState::Paused, 0, 5)
-    );
-    let stop = StateChange {
-        from: &[BackfillState::Running],
-        to: Some(BackfillState::Stopped),
-        ..StateChange::default()
-    };
-    let e = s.set_state("bf", &stop, 6).await.unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict(m) if m.contains("is paused")),
-        "{e}"
-    );
-    let e = s.set_state("nope", &pause, 6).await.unwrap_err();
-    assert!(matches!(e, StoreError::NoSuchBackfill(_)), "{e}");
-    // Annotations without a state change; started_at is only set once.
-    let note = StateChange {
-        stop_execution: Some("arn:exec"),
-        archive_uri: Some("s3://a/b.json"),
-        mark_started: true,
-        ..StateChange::default()
-    };
-    let r = s.set_state("bf", &note, 9).await.unwrap();
-    assert_eq!(
-        (
-            r.state,
-            r.started_at,
-            r.stop_execution.as_deref(),
-            r.archive_uri.as_deref()
-        ),
-        (
-            BackfillState::Paused,
-            Some(1),
-            Some("arn:exec"),
-            Some("s3://a/b.json")
-        )
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_item_creation_creates_each_item_once() {
-    let s = store("creation").await;
+async fn concurrent_item_creation_creates_each_item_once(dynamo: bool) {
+    let s = store(dynamo, "creation").await;
     let ks = keys(250);
     let (a, b) = tokio::join!(s.create_items("bf", &ks), s.create_items("bf", &ks[100..]));
     assert_eq!(a.unwrap() + b.unwrap(), 250);
@@ -154,9 +114,8 @@ async fn concurrent_item_creation_creates_each_item_once() {
     assert_eq!(s.items("bf").await.unwrap().len(), 250);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer() {
-    let s = store("lease").await;
+async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer(dynamo: bool) {
+    let s = store(dynamo, "lease").await;
     s.create_items("bf", &keys(1)).await.unwrap();
     let t0 = now_ms();
     let mut a = claimed(claim(&s, "a", t0).await);
@@ -230,9 +189,8 @@ async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer()
     let _ = &mut b;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_released_item_is_claimable_at_once_and_keeps_its_position() {
-    let s = store("release").await;
+async fn a_released_item_is_claimable_at_once_and_keeps_its_position(dynamo: bool) {
+    let s = store(dynamo, "release").await;
     s.create_items("bf", &keys(1)).await.unwrap();
     let t = now_ms();
     let a = claimed(claim(&s, "a", t).await);
@@ -245,9 +203,8 @@ async fn a_released_item_is_claimable_at_once_and_keeps_its_position() {
     assert_eq!(s.counters("bf").await.unwrap().docs_done, 7);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
-    let s = store("failures").await;
+async fn an_item_that_fails_n_times_is_failed_for_good_and_counted(dynamo: bool) {
+    let s = store(dynamo, "failures").await;
     s.create_items("bf", &keys(2)).await.unwrap();
     let mut t = now_ms();
     let mut failed_key = None;
@@ -303,9 +260,8 @@ async fn an_item_that_fails_n_times_is_failed_for_good_and_counted() {
     assert!(f.last_error.as_deref().unwrap().contains("corrupt blob"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease() {
-    let s = Arc::new(store("contention").await);
+async fn thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease(dynamo: bool) {
+    let s = store(dynamo, "contention").await;
     s.create_items("bf", &keys(1000)).await.unwrap();
     // item → holder, for the time between a claim and its completion.
     let live: Arc<Mutex<HashMap<ItemKey, String>>> = Arc::default();
@@ -320,6 +276,9 @@ async fn thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease() {
                 match s.claim("bf", &me, now_ms(), &POLICY).await.unwrap() {
                     ClaimOutcome::Claimed(c) => {
                         let mut c = *c;
+                        // A worker does I/O between its writes: let the others in (the memory
+                        // store never yields by itself).
+                        tokio::task::yield_now().await;
                         if let Some(other) =
                             live.lock().unwrap().insert(c.item.key.clone(), me.clone())
                         {
@@ -380,9 +339,8 @@ async fn thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_the_working_state_keeps_only_the_backfill_record() {
-    let s = store("deletion").await;
+async fn deleting_the_working_state_keeps_only_the_backfill_record(dynamo: bool) {
+    let s = store(dynamo, "deletion").await;
     s.create_backfill(&record("bf")).await.unwrap();
     s.create_items("bf", &keys(60)).await.unwrap();
     assert_eq!(s.delete_working_state("bf").await.unwrap(), 60);
@@ -390,3 +348,191 @@ async fn deleting_the_working_state_keeps_only_the_backfill_record() {
     assert_eq!(s.counters("bf").await.unwrap().items_total, 0);
     assert!(s.backfill("bf").await.unwrap().is_some());
 }
+
+async fn backfill_records_round_trip_and_a_second_create_is_refused(dynamo: bool) {
+    let s = empty_store(dynamo, "records").await;
+    let r = record("bf");
+    assert!(s.create_backfill(&r).await.unwrap());
+    assert!(
+        !s.create_backfill(&r).await.unwrap(),
+        "a second create is refused"
+    );
+    assert_eq!(s.backfill("bf").await.unwrap(), Some(r));
+    assert_eq!(s.backfill("nope").await.unwrap(), None);
+    let e = s
+        .set_state("nope", &StateChange::pause(), 6)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NoSuchBackfill(_)), "{e}");
+}
+
+const STATES: [BackfillState; 6] = [
+    BackfillState::Created,
+    BackfillState::Running,
+    BackfillState::Paused,
+    BackfillState::Stopping,
+    BackfillState::Stopped,
+    BackfillState::Completed,
+];
+
+/// Every named transition, from every state: applied exactly where it may leave that state,
+/// with all it carries; elsewhere a `StateConflict` naming the state found, and nothing
+/// written.
+async fn every_transition_applies_only_from_the_states_it_may_leave(dynamo: bool) {
+    let s = empty_store(dynamo, "transitions").await;
+    let mut changes: Vec<(String, StateChange<'static>)> = vec![
+        ("start".into(), StateChange::start(4)),
+        ("pause".into(), StateChange::pause()),
+        ("complete".into(), StateChange::complete()),
+        ("stop".into(), StateChange::stop()),
+        (
+            "note_stop_execution".into(),
+            StateChange::note_stop_execution("arn:exec"),
+        ),
+        (
+            "finalize_stop".into(),
+            StateChange::finalize_stop("s3://a/b.json"),
+        ),
+    ];
+    for read in STATES {
+        for n in [0, 3] {
+            if let Ok(c) = StateChange::scale(read, n) {
+                changes.push((format!("scale {n} (read {})", read.as_str()), c));
+            }
+        }
+    }
+    let mut case = 0;
+    for (name, change) in &changes {
+        for from in STATES {
+            case += 1;
+            let id = format!("t{case}");
+            let before = BackfillRecord {
+                state: from,
+                desired_workers: 2,
+                started_at: None,
+                ..record(&id)
+            };
+            assert!(s.create_backfill(&before).await.unwrap());
+            let r = s.set_state(&id, change, 1_000 + case).await;
+            if change.admits(from) {
+                let after = r.unwrap_or_else(|e| panic!("{name} from {}: {e}", from.as_str()));
+                assert_eq!(after.state, change.to.unwrap_or(from), "{name}");
+                assert_eq!(after.desired_workers, change.desired.unwrap_or(2), "{name}");
+                assert_eq!(after.updated_at, 1_000 + case, "{name}");
+                assert_eq!(
+                    after.started_at,
+                    change.mark_started.then_some(1_000 + case),
+                    "{name}"
+                );
+                assert_eq!(
+                    after.completed_at,
+                    change.mark_completed.then_some(1_000 + case),
+                    "{name}"
+                );
+                assert_eq!(after.stop_execution.as_deref(), change.stop_execution);
+                assert_eq!(after.archive_uri.as_deref(), change.archive_uri);
+                assert_eq!(s.backfill(&id).await.unwrap(), Some(after));
+            } else {
+                match r {
+                    Err(StoreError::StateConflict {
+                        backfill,
+                        current,
+                        allowed,
+                    }) => {
+                        assert_eq!(
+                            (backfill.as_str(), current, allowed.as_slice()),
+                            (id.as_str(), from, change.from()),
+                            "{name}"
+                        );
+                    }
+                    other => panic!("{name} from {}: {other:?}", from.as_str()),
+                }
+                assert_eq!(
+                    s.backfill(&id).await.unwrap(),
+                    Some(before),
+                    "{name} from {} wrote nothing",
+                    from.as_str()
+                );
+            }
+        }
+    }
+}
+
+/// `started_at` is set by the first start only.
+async fn started_at_is_set_once(dynamo: bool) {
+    let s = empty_store(dynamo, "started").await;
+    let r = BackfillRecord {
+        state: BackfillState::Created,
+        started_at: None,
+        ..record("bf")
+    };
+    s.create_backfill(&r).await.unwrap();
+    let first = s.set_state("bf", &StateChange::start(1), 10).await.unwrap();
+    s.set_state("bf", &StateChange::pause(), 20).await.unwrap();
+    let again = s.set_state("bf", &StateChange::start(2), 30).await.unwrap();
+    assert_eq!((first.started_at, again.started_at), (Some(10), Some(10)));
+}
+
+/// Items are created only while the backfill takes them: never once it is stopping, so the
+/// stop workflow's archive holds every item there will ever be.
+async fn items_are_created_only_for_a_live_backfill(dynamo: bool) {
+    let s = empty_store(dynamo, "creatable").await;
+    let e = s.create_items("ghost", &keys(3)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NoSuchBackfill(_)), "{e}");
+    for (i, state) in STATES.into_iter().enumerate() {
+        let id = format!("c{i}");
+        s.create_backfill(&BackfillRecord {
+            state,
+            ..record(&id)
+        })
+        .await
+        .unwrap();
+        let r = s.create_items(&id, &keys(150)).await;
+        if ITEMS_CREATABLE_IN.contains(&state) {
+            assert_eq!(r.unwrap(), 150, "{}", state.as_str());
+            assert_eq!(s.counters(&id).await.unwrap().items_total, 150);
+        } else {
+            match r {
+                Err(StoreError::StateConflict { current, .. }) => assert_eq!(current, state),
+                other => panic!("items created while {}: {other:?}", state.as_str()),
+            }
+            assert!(s.items(&id).await.unwrap().is_empty());
+            assert_eq!(s.counters(&id).await.unwrap().items_total, 0);
+        }
+    }
+}
+
+/// Runs each case against both stores.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(false).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(true).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    backfill_records_round_trip_and_a_second_create_is_refused,
+    every_transition_applies_only_from_the_states_it_may_leave,
+    started_at_is_set_once,
+    items_are_created_only_for_a_live_backfill,
+    concurrent_item_creation_creates_each_item_once,
+    a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer,
+    a_released_item_is_claimable_at_once_and_keeps_its_position,
+    an_item_that_fails_n_times_is_failed_for_good_and_counted,
+    thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease,
+    deleting_the_working_state_keeps_only_the_backfill_record,
+);
