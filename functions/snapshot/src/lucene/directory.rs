@@ -539,3 +539,38 @@ impl Directory {
             .map(|(_, n)| n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::LocalDirectory;
+
+    #[test]
+    fn whole_reads_longer_than_a_piece_span_parts_and_stop_at_a_short_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..(MAX_PIECE as usize + 5000)).map(|i| i as u8).collect();
+        let (a, b) = data.split_at(1000);
+        std::fs::write(dir.path().join("f.part0"), a).unwrap();
+        std::fs::write(dir.path().join("f.part1"), b).unwrap();
+        let store: Arc<dyn BlobStore> = Arc::new(LocalDirectory::new(dir.path()));
+        let parts = |second: u64| {
+            vec![
+                Part {
+                    blob_path: "f.part0".into(),
+                    len: 1000,
+                },
+                Part {
+                    blob_path: "f.part1".into(),
+                    len: second,
+                },
+            ]
+        };
+        let f = BlobFile::new("f", store.clone(), parts(b.len() as u64));
+        assert_eq!(f.read_at(0, data.len()).unwrap(), data);
+        assert_eq!(f.read_at(999, 2).unwrap(), &data[999..1001]);
+        // Metadata that claims 1 TiB: the read fails at the blob's end, in pieces.
+        let f = BlobFile::new("f", store, parts(1 << 40));
+        let e = f.read_at(0, (1 << 40) + 1000).unwrap_err();
+        assert!(e.to_string().contains("f.part1"), "{e}");
+    }
+}
