@@ -106,6 +106,12 @@ impl SegmentFiles {
     pub fn locate(&self, mut e: Error, sci: &SegmentCommitInfo) -> Error {
         let seg = &sci.name;
         if let ErrorKind::MissingFile { needed_by, .. } = &mut e.kind {
+            // A file of a compound segment that is not found may be the .cfe's fault.
+            if let (Some(n), Some(_)) = (needed_by.as_mut(), &self.compound) {
+                if !n.contains(".cfe") {
+                    n.push_str(&format!(" (not in {seg}.cfe either)"));
+                }
+            }
             if needed_by.is_none() {
                 let by = match self.compound {
                     Some(_) => format!("{seg}.si and {seg}.cfe"),

@@ -499,12 +499,17 @@ impl Directory {
                 })
             });
         }
-        if let (ErrorKind::Blob(BlobError::NotFound { path }), Some(m)) =
-            (&mut e.kind, &self.listed_in)
-        {
-            if !path.contains(" (named by ") {
+        // The blob's name and length are the listing metadata's word.
+        match (&mut e.kind, &self.listed_in) {
+            (ErrorKind::Blob(BlobError::NotFound { path }), Some(m)) if !path.contains(" (") => {
                 path.push_str(&format!(" (named by {m})"));
             }
+            (ErrorKind::Blob(BlobError::ShortRead { path, .. }), Some(m))
+                if !path.contains(" (") =>
+            {
+                path.push_str(&format!(" (length recorded in {m})"));
+            }
+            _ => {}
         }
         e
     }

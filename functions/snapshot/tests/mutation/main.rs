@@ -1,11 +1,11 @@
 //! The reader survives hostile bytes: every case damages one blob of a real fixture repository
-//! (or one file held inline in shard metadata) and reads everything the repository holds, with
-//! and without checksum verification, and, when the damaged file's checksums were made to match
-//! again, once more through a file list that records the damaged file, so that the damage reaches
-//! the parsers. A case fails on a panic, a hang, an error that does not name the damaged blob,
+//! (or one file held inline in shard metadata, or one in five a file of an index written by real
+//! Lucene 8.8-10.5) and reads everything the repository holds, with and without checksum
+//! verification, and, when the damaged file's checksums were made to match again, once more
+//! through a file list that records the damaged file, so that the damage reaches the parsers. A case fails on a panic, a hang, an error that does not name the damaged blob,
 //! a wrong document where checksums should have caught the damage, or a large allocation.
 //!
-//! `BACKFILL_FUZZ_CASES` (default 300; `make fuzz` runs 10,000 in release), `BACKFILL_FUZZ_SEED`
+//! `BACKFILL_FUZZ_CASES` (default 300; `make fuzz` runs 50,000 in release), `BACKFILL_FUZZ_SEED`
 //! (default fixed), `BACKFILL_FUZZ_CASE=<n>` to rerun one case, `BACKFILL_FUZZ_TIMEOUT_SECS`.
 
 #[path = "../common.rs"]
