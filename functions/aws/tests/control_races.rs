@@ -8,7 +8,6 @@
 //!
 //! `BACKFILL_RACE_ROUNDS` (default 200) and `BACKFILL_RACE_SEED` (default fixed) replay a run.
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -38,16 +37,7 @@ fn servers() -> &'static (DynamoDbLocal, Moto) {
     })
 }
 
-fn fixture(name: &str) -> String {
-    let shared = std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared
-        .join("fixtures/snapshots")
-        .join(name)
-        .display()
-        .to_string()
-}
+use snapshot_testkit::fixture_repository as fixture;
 
 /// Delays every store call by a random 0–3 ms, so that a handler's read and its conditional
 /// write are spread apart and other calls get in between.

@@ -107,18 +107,7 @@ fn control(fleet: EcsFleet, cfg: &SdkConfig) -> Control {
     }
 }
 
-fn fixture(name: &str) -> String {
-    let shared = std::env::var("BACKFILL_SHARED_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-        });
-    shared
-        .join("fixtures/snapshots")
-        .join(name)
-        .display()
-        .to_string()
-}
+use snapshot_testkit::fixture_repository as fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_call_is_not_retryable_and_answers_403() {

@@ -6,11 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn shared() -> PathBuf {
-    std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
+use snapshot_testkit::shared_dir as shared;
 
 fn backfill(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_backfill"))

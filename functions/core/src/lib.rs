@@ -9,6 +9,7 @@ pub mod control;
 pub mod lease;
 pub mod memory;
 pub mod model;
+pub mod parallel;
 pub mod port_error;
 pub mod store;
 pub mod table;

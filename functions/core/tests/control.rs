@@ -2,7 +2,6 @@
 //! pause, stop and status, every bad input as a 400-class answer, the poller and the stop
 //! workflow's tasks.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -17,16 +16,7 @@ use backfill_core::model::BackfillState;
 use backfill_core::store::{ClaimOutcome, Progress, WorkStore};
 use backfill_core::worker::LocalSnapshots;
 
-fn fixture(name: &str) -> String {
-    let shared = std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared
-        .join("fixtures/snapshots")
-        .join(name)
-        .display()
-        .to_string()
-}
+use snapshot_testkit::fixture_repository as fixture;
 
 #[derive(Default)]
 struct MemoryFleet(Mutex<FleetState>);

@@ -23,11 +23,7 @@ use backfill_core::{BulkItemResult, Target, TargetError};
 use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
 use tokio::sync::watch;
 
-fn shared() -> PathBuf {
-    std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
+use snapshot_testkit::shared_dir as shared;
 
 fn lucene_data(case: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

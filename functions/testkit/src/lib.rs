@@ -34,6 +34,23 @@ pub use builder::{
 };
 pub use metadata::FileInfo;
 
+/// `../shared` beside the checkout (as CI lays it out), or `$BACKFILL_SHARED_DIR`: the shared
+/// fixtures every test crate reads, found in one place.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("BACKFILL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// The shared repository `name` (`shared/fixtures/snapshots/<name>`), as a path string.
+pub fn fixture_repository(name: &str) -> String {
+    shared_dir()
+        .join("fixtures/snapshots")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]

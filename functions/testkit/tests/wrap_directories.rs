@@ -11,12 +11,7 @@ use snapshot_testkit::blobfmt::{self, DEFLATE_PREFIX};
 use snapshot_testkit::lucene::base36;
 use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 
-/// `../shared` beside the project (as CI has it), or `$BACKFILL_SHARED_DIR`.
-fn shared_dir() -> PathBuf {
-    std::env::var_os("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
+use snapshot_testkit::shared_dir;
 
 fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -2,7 +2,6 @@
 //! side, with a verdict for each index whose counts differ (`clusters cat-indices`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use snapshot::{ReadOptions, ShardReader, Snapshot};
 
@@ -92,27 +91,8 @@ pub fn count_source(
             },
         );
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let next = AtomicUsize::new(0);
-    let counted: Vec<Result<(String, ShardCount), snapshot::Error>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some((index, shard)) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        done.push(count_shard(snap, index, *shard).map(|n| (index.clone(), n)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a counting thread does not panic"))
-            .collect()
+    let counted = crate::parallel::map_on_threads(&jobs, |(index, shard)| {
+        count_shard(snap, index, *shard).map(|n| (index.clone(), n))
     });
     for c in counted {
         let (index, n) = c?;

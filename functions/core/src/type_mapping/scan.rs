@@ -2,7 +2,7 @@
 //! (index, type) for a refusal and for `cat-indices`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use snapshot::{ReadOptions, ShardReader, Snapshot};
@@ -145,27 +145,8 @@ fn count_types_until(
         jobs.extend((0..meta.number_of_shards).map(|s| (name.clone(), s)));
         shards.insert(name, meta.number_of_shards);
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let next = AtomicUsize::new(0);
-    let counted: Vec<Result<_, snapshot::Error>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some((index, shard)) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        done.push(count_shard(snap, index, *shard, deadline, &late));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a counting thread does not panic"))
-            .collect()
+    let counted = crate::parallel::map_on_threads(&jobs, |(index, shard)| {
+        count_shard(snap, index, *shard, deadline, &late)
     });
     let mut out: BTreeMap<(String, Option<String>), TypeCount> = BTreeMap::new();
     for c in counted {

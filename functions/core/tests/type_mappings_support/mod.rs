@@ -32,16 +32,7 @@ pub fn data(path: &str) -> PathBuf {
         .join(path)
 }
 
-pub fn shared_fixture(name: &str) -> String {
-    let shared = std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared
-        .join("fixtures/snapshots")
-        .join(name)
-        .display()
-        .to_string()
-}
+pub use snapshot_testkit::fixture_repository as shared_fixture;
 
 /// One live document as Elasticsearch 5.6 returned it.
 #[derive(Debug, Clone, serde::Deserialize)]

@@ -240,11 +240,8 @@ pub fn lucene_data(case: &str) -> PathBuf {
         .join(case)
 }
 
-pub fn shared() -> PathBuf {
-    std::env::var("BACKFILL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
+#[allow(unused_imports)] // not every test binary reads the shared fixtures
+pub use snapshot_testkit::shared_dir as shared;
 
 /// Wraps generated Lucene indexes into a repository: (index name, shard directories).
 pub fn repository(dir: &Path, indices: &[(&str, &[&str])]) -> PathBuf {
