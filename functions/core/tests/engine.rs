@@ -773,8 +773,10 @@ async fn documents_without_source_are_each_reported_and_the_others_arrive() {
     // Validation counts them among the snapshot's documents, and says how many lack a source.
     let repo = Repository::open(Arc::new(LocalDirectory::new(&root))).unwrap();
     let counted =
-        backfill_core::control::validate::count_source(&repo.snapshot("snap").unwrap(), |_| true)
-            .unwrap();
+        backfill_core::control::cat_indices::count_source(&repo.snapshot("snap").unwrap(), |_| {
+            true
+        })
+        .unwrap();
     assert_eq!(
         (counted[0].documents, counted[0].without_source),
         (lines.len() as u64, without.len() as u64)

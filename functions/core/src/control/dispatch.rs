@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::*;
-use super::service::Control;
+use super::Control;
 
 /// The control plane's handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

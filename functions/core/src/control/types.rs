@@ -1,7 +1,7 @@
 //! `start`'s check of type mappings (the rules live in `crate::type_mapping`).
 
 use super::api::{ControlError, StartRequest};
-use super::service::{selected, Control};
+use super::{selected, Control};
 use crate::model::BackfillRecord;
 use crate::type_mapping::{check_start, TypeMappings};
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::dispatch::{dispatch, Handler};
 use super::ports::{ExecutionStatus, PortError, StopWorkflow};
-use super::service::Control;
+use super::Control;
 use crate::asl::{self, Clock, Outcome, TaskFailure, TaskInvoker};
 
 /// The definition, as deployed.

@@ -7,7 +7,7 @@ use snapshot::{ReadOptions, ShardReader, Snapshot};
 
 use super::api::*;
 use super::ports::IndexRow;
-use super::service::{selected, Control};
+use super::{selected, Control};
 
 impl Control {
     /// Counts the snapshot's live top-level documents per index (by reading every shard:

@@ -2,7 +2,7 @@
 //! drained, archive the working state and delete it.
 
 use super::api::*;
-use super::service::{fleet_line, Control};
+use super::{fleet_line, Control};
 use crate::lease::now_ms;
 use crate::model::BackfillState;
 use crate::store::{StateChange, StoreError};
