@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backfill_asl::FastClock;
 use backfill_aws::{CloudWatchProgress, DynamoStore, EcsFleet, S3Archive, S3Location};
-use backfill_core::asl::FastClock;
 use backfill_core::control::ports::{
     ExecutionStatus, Fleet, FleetState, IndexRow, PortError, StopWorkflow, TargetClusters,
 };

@@ -3,7 +3,6 @@
 //! ports (small traits) that adapters implement: the work-item store (DynamoDB, in memory), the
 //! target cluster (OpenSearch `_bulk`), the snapshot's blobs and the failed-documents report.
 
-pub mod asl;
 pub mod bulk;
 pub mod control;
 pub mod lease;

@@ -629,9 +629,9 @@ fn with_workflow(
     Arc<MemoryStore>,
 ) {
     let s = setup();
-    let stop = Arc::new(InProcessStop::new(Arc::new(
-        backfill_core::asl::FastClock::new(0.0001),
-    )));
+    let stop = Arc::new(InProcessStop::new(Arc::new(backfill_asl::FastClock::new(
+        0.0001,
+    ))));
     let control = Arc::new(Control {
         fleet,
         stop_workflow: stop.clone(),
@@ -655,7 +655,7 @@ async fn wait_for(stop: &InProcessStop, execution: &str) -> ExecutionStatus {
 
 #[test]
 fn the_stop_definition_is_valid_and_names_exactly_the_stop_functions() {
-    let tasks = backfill_core::asl::validate(&stop_definition()).unwrap();
+    let tasks = backfill_asl::validate(&stop_definition()).unwrap();
     let mut names: Vec<String> = tasks.iter().filter_map(|t| t.function.clone()).collect();
     names.sort();
     let mut want: Vec<String> = STOP_FUNCTIONS.iter().map(|(n, _)| n.to_string()).collect();

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::dispatch::{dispatch, Handler};
 use super::ports::{ExecutionStatus, PortError, StopWorkflow};
 use super::Control;
-use crate::asl::{self, Clock, Outcome, TaskFailure, TaskInvoker};
+use backfill_asl::{self as asl, Clock, Outcome, TaskFailure, TaskInvoker};
 
 /// The definition, as deployed.
 pub const STOP_DEFINITION: &str = include_str!("../../../../infra/stop.asl.json");

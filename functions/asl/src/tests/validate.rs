@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::Fake;
-use crate::asl::{execute, validate, AslError, TaskRef, VirtualClock, LAMBDA_INVOKE};
+use crate::{execute, validate, AslError, TaskRef, VirtualClock, LAMBDA_INVOKE};
 
 fn two_states(first: Value) -> Value {
     json!({"StartAt": "A", "States": {"A": first, "B": {"Type": "Succeed"}}})

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{run, Fake};
-use crate::asl::{errors, Outcome, VirtualClock};
+use crate::{errors, Outcome, VirtualClock};
 
 fn input() -> Value {
     json!({

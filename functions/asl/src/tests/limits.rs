@@ -5,9 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{clock, failed, run, task_with, Fake, STOP_ARN};
-use crate::asl::{
-    errors, execute, execute_with, EventKind, FastClock, Options, Outcome, VirtualClock,
-};
+use crate::{errors, execute, execute_with, EventKind, FastClock, Options, Outcome, VirtualClock};
 
 #[tokio::test]
 async fn task_timeout_is_states_timeout_and_task_failed_does_not_match_it() {

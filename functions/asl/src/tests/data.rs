@@ -6,9 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{run, secs, Fake};
-use crate::asl::{
-    errors, execute_with, Clock, EventKind, Options, Outcome, TaskFailure, VirtualClock,
-};
+use crate::{errors, execute_with, Clock, EventKind, Options, Outcome, TaskFailure, VirtualClock};
 
 fn pass(state: Value) -> Value {
     let mut state = state;
@@ -182,7 +180,7 @@ async fn wait_seconds_path_and_timestamps() {
             "Past": {"Type": "Wait", "Timestamp": "2020-01-01T00:00:00Z", "End": true}
         }
     });
-    let start = crate::asl::time::parse("2024-05-01T12:00:00Z").unwrap();
+    let start = crate::time::parse("2024-05-01T12:00:00Z").unwrap();
     let clock = VirtualClock::starting_at(start);
     let input = json!({"delay": 15, "at": "2024-05-01T12:02:30+00:00"});
     let exec = run(&definition, input.clone(), &Fake::default(), &clock).await;
