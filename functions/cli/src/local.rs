@@ -12,8 +12,8 @@ use aws_credential_types::Credentials;
 use backfill_asl::RealClock;
 use backfill_aws::{CloudWatchProgress, DynamoStore, S3Archive, S3Location, Snapshots};
 use backfill_core::control::endpoint_policy::{OverridePolicy, Repository, TargetUrl};
-use backfill_core::control::local_fleet::LocalFleet;
 use backfill_core::control::{Control, ControlConfig, InProcessStop};
+use backfill_local::LocalFleet;
 use backfill_target::{Auth, OpenSearchClusters};
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use backfill_aws::DynamoStore;
-use backfill_core::control::local_fleet::LocalFleet;
+use backfill_local::LocalFleet;
 
 use crate::local::{LocalSetup, SETUP_FILE};
 

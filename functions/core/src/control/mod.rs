@@ -8,7 +8,6 @@ pub mod cat_indices;
 pub mod dispatch;
 pub mod endpoint_policy;
 pub mod handler_ports;
-pub mod local_fleet;
 mod pause;
 mod poller;
 pub mod ports;

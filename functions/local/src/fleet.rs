@@ -32,8 +32,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::ports::{ErrorKind, Fleet, FleetState, PortError};
-use crate::lease::now_ms;
+use backfill_core::control::ports::{ErrorKind, Fleet, FleetState, PortError};
+use backfill_core::lease::now_ms;
 
 /// How long a new worker counts as pending.
 pub const DEFAULT_PENDING_FOR: Duration = Duration::from_secs(1);

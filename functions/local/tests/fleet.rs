@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use backfill_core::control::local_fleet::LocalFleet;
 use backfill_core::control::ports::{Fleet, FleetState};
+use backfill_local::LocalFleet;
 
 /// Exits 0 on SIGTERM, saying so in its log.
 const WORKER: &str =
