@@ -27,6 +27,7 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: harness ## cargo test for the whole workspace
+	$(CARGO) fetch --target $$(rustc -vV | sed -n 's/^host: //p')
 	$(CARGO) test --workspace
 
 validate: harness ## The SAM template, offline: cfn-lint (pinned), its checks against the code, IAM actions = the code's calls
