@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use aws_config::BehaviorVersion;
 use backfill_core::control::{dispatch, Handler};
-use backfill_target::{Auth, Method, OpenSearchTarget, TargetConfig};
+use backfill_opensearch::{Auth, Method, OpenSearchTarget, TargetConfig};
 use serde_json::Value;
 
 use crate::local::LocalControl;

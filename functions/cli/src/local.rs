@@ -14,7 +14,7 @@ use backfill_aws::{CloudWatchProgress, DynamoStore, S3Archive, S3Location, Snaps
 use backfill_core::control::endpoint_policy::{OverridePolicy, Repository, TargetUrl};
 use backfill_core::control::{Control, ControlConfig, InProcessStop};
 use backfill_local::LocalFleet;
-use backfill_target::{Auth, OpenSearchClusters};
+use backfill_opensearch::{Auth, OpenSearchClusters};
 use serde::{Deserialize, Serialize};
 
 /// The file that makes a directory a local setup.

@@ -18,7 +18,7 @@ use backfill_core::control::ports::{
 use backfill_core::control::{Control, ControlConfig, Handler, Port};
 use backfill_core::worker::SnapshotSource;
 use backfill_core::WorkStore;
-use backfill_target::{Auth, AuthSource, OpenSearchClusters};
+use backfill_opensearch::{Auth, AuthSource, OpenSearchClusters};
 
 use crate::config::{ConfigError, Env, TargetAuth};
 use crate::unwired::Unwired;

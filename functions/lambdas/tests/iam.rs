@@ -68,7 +68,7 @@ fn code() -> Code {
     let dirs: Vec<PathBuf> = [
         "core/src",
         "aws/src",
-        "target/src",
+        "opensearch/src",
         "worker/src",
         "lambdas/src",
     ]

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use backfill_aws::{DynamoStore, EmfMetrics, S3Location, S3Reports, Snapshots};
 use backfill_core::control::endpoint_policy::{EndpointError, OverridePolicy, TargetUrl};
 use backfill_core::worker::{Engine, EngineError, LocalReports, RejectionSink, Stop};
-use backfill_target::{Auth, OpenSearchTarget, TargetConfig};
+use backfill_opensearch::{Auth, OpenSearchTarget, TargetConfig};
 use tokio::sync::watch;
 
 use crate::config::{AuthMode, WorkerConfig};
@@ -178,7 +178,7 @@ async fn target_config(
         AuthMode::Basic => match (&cfg.target_secret_arn, &cfg.target_username, &cfg.target_password) {
             (Some(arn), _, _) => {
                 let sm = aws_sdk_secretsmanager::Client::new(aws);
-                backfill_target::basic_auth_from_secret(&sm, arn).await?
+                backfill_opensearch::basic_auth_from_secret(&sm, arn).await?
             }
             (None, Some(u), Some(p)) => Auth::Basic {
                 username: u.clone(),

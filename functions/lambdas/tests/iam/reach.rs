@@ -32,7 +32,7 @@ impl Code {
         }
     }
 
-    /// The crate a path's module names, seen from `from`: ours (`backfill_target`, `crate`,
+    /// The crate a path's module names, seen from `from`: ours (`backfill_opensearch`, `crate`,
     /// `super`, a module of `from`), or none (std, tokio, …).
     fn module_crate(&self, from: &str, module: &str) -> Option<String> {
         if let Some(k) = module.strip_prefix("backfill_") {
@@ -165,7 +165,7 @@ impl Code {
                 }
             }
             // The target's HTTP methods, for SigV4 on Amazon OpenSearch Service.
-            if f.file.components().any(|c| c.as_os_str() == "target") {
+            if f.file.components().any(|c| c.as_os_str() == "opensearch") {
                 for (m, a) in [
                     ("GET", "ESHttpGet"),
                     ("HEAD", "ESHttpHead"),
@@ -189,7 +189,7 @@ impl Code {
     }
 }
 
-/// The crate of a function: the directory under `functions/` (`core`, `aws`, `target` …).
+/// The crate of a function: the directory under `functions/` (`core`, `aws`, `opensearch` …).
 fn crate_of(f: &Func) -> String {
     let parts: Vec<_> = f
         .file

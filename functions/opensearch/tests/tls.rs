@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backfill_core::{Target, TargetError};
-use backfill_target::{OpenSearchTarget, TargetConfig};
+use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 use common::{bulk_answer, FakeServer};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use backfill_core::Target;
-use backfill_target::{Auth, OpenSearchTarget, TargetConfig, TargetConfigError};
+use backfill_opensearch::{Auth, OpenSearchTarget, TargetConfig, TargetConfigError};
 use base64::Engine;
 use common::{bulk_answer, FakeServer, Recorded};
 use sha2::{Digest, Sha256};

@@ -2,7 +2,7 @@
 //! before; kept, so later uses make no call; a failed fetch is not kept, so the next use
 //! succeeds once the secret is readable.
 
-use backfill_target::{Auth, AuthSource};
+use backfill_opensearch::{Auth, AuthSource};
 
 #[tokio::test]
 async fn the_secret_is_fetched_once_on_first_use_and_failures_are_not_kept() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use backfill_core::bulk::{encode, BulkDoc};
 use backfill_core::Target;
 use backfill_harness::{http_request, sdk_config, Moto, Osmem};
-use backfill_target::{
+use backfill_opensearch::{
     basic_auth_from_secret, Auth, OpenSearchTarget, TargetConfig, TargetConfigError,
 };
 use serde_json::json;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backfill_core::{BulkItemResult, Target, TargetError};
-use backfill_target::{OpenSearchTarget, TargetConfig};
+use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 use common::{bulk_answer, closed_port, misbehaving_server, FakeServer, Misbehaviour};
 use serde_json::json;
 

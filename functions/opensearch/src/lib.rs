@@ -4,7 +4,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use backfill_core::Target;
-//! use backfill_target::{OpenSearchTarget, TargetConfig};
+//! use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 //! let target = OpenSearchTarget::new(TargetConfig::new("http://127.0.0.1:9200"))?;
 //! println!("{:?}", target.info().await?);
 //! let body = b"{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{\"a\":1}\n".to_vec();
