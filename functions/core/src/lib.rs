@@ -3,11 +3,11 @@
 //! ports (small traits) that adapters implement: the work-item store (DynamoDB, in memory), the
 //! target cluster (OpenSearch `_bulk`), the snapshot's blobs and the failed-documents report.
 
-pub mod bulk;
 pub mod control;
 pub mod lease;
 pub mod memory;
 pub mod model;
+pub mod outgoing;
 pub mod parallel;
 pub mod port_error;
 pub mod store;

@@ -1,7 +1,10 @@
 //! The target cluster port: one `_bulk` request at a time, index existence and creation.
-//! Retries, backoff and concurrency are the worker engine's; an adapter only talks HTTP.
+//! Retries, backoff and concurrency are the worker engine's; an adapter talks HTTP and owns the
+//! wire format.
 
 use async_trait::async_trait;
+
+use crate::outgoing::BulkDoc;
 
 /// The outcome of one action of a `_bulk` request, in request order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +73,8 @@ impl From<TargetError> for crate::port_error::PortError {
 
 #[async_trait]
 pub trait Target: Send + Sync {
-    /// Sends an NDJSON `_bulk` body of `actions` actions; returns one result per action.
-    async fn bulk(
-        &self,
-        body: bytes_body::Body,
-        actions: usize,
-    ) -> Result<Vec<BulkItemResult>, TargetError>;
+    /// Sends the documents in one `_bulk` request; returns one result per document, in order.
+    async fn bulk(&self, docs: &[&BulkDoc]) -> Result<Vec<BulkItemResult>, TargetError>;
     async fn index_exists(&self, index: &str) -> Result<bool, TargetError>;
     /// Creates an index with the given settings and mappings (a create-index request body).
     async fn create_index(&self, index: &str, body: &serde_json::Value) -> Result<(), TargetError>;
@@ -86,9 +85,4 @@ pub trait Target: Send + Sync {
         id: &str,
         routing: Option<&str>,
     ) -> Result<Option<Vec<u8>>, TargetError>;
-}
-
-pub mod bytes_body {
-    /// A request body, shared without copying between retries.
-    pub type Body = std::sync::Arc<Vec<u8>>;
 }

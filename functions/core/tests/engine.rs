@@ -14,8 +14,8 @@ use backfill_core::memory::MemoryStore;
 use backfill_core::model::{
     BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
 };
+use backfill_core::outgoing::BulkDoc;
 use backfill_core::store::WorkStore;
-use backfill_core::target::bytes_body::Body;
 use backfill_core::worker::{
     Engine, EngineConfig, LocalSnapshots, NoMetrics, Rejection, RejectionSink, Stop,
 };
@@ -57,20 +57,9 @@ struct FakeTarget {
     hang_from: AtomicU64,
 }
 
-fn split_actions(body: &[u8]) -> Vec<(serde_json::Value, Vec<u8>)> {
-    let lines: Vec<&[u8]> = body
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines
-        .chunks(2)
-        .map(|p| (serde_json::from_slice(p[0]).unwrap(), p[1].to_vec()))
-        .collect()
-}
-
 #[async_trait]
 impl Target for FakeTarget {
-    async fn bulk(&self, body: Body, actions: usize) -> Result<Vec<BulkItemResult>, TargetError> {
+    async fn bulk(&self, docs: &[&BulkDoc]) -> Result<Vec<BulkItemResult>, TargetError> {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let hang_from = self.hang_from.load(Ordering::SeqCst);
         if hang_from > 0 && n >= hang_from {
@@ -79,14 +68,11 @@ impl Target for FakeTarget {
         if self.throttle_every > 0 && n % self.throttle_every == 0 {
             return Err(TargetError::Throttled { status: 429 });
         }
-        let parsed = split_actions(&body);
-        assert_eq!(parsed.len(), actions);
         let mut results = Vec::new();
-        for (action, source) in parsed {
+        for doc in docs {
             let a = self.actions.fetch_add(1, Ordering::SeqCst) + 1;
-            let meta = &action["index"];
-            let index = meta["_index"].as_str().unwrap().to_string();
-            let id = meta["_id"].as_str().unwrap().to_string();
+            assert!(!doc.create, "an index action for {}", doc.id);
+            let (index, id, source) = (doc.index.clone(), doc.id.clone(), doc.source.clone());
             if self.item_throttle_every > 0 && a % self.item_throttle_every == 0 {
                 results.push(BulkItemResult {
                     status: 429,
@@ -107,7 +93,7 @@ impl Target for FakeTarget {
                 self.indices.lock().unwrap().contains(&index),
                 "write to missing index {index}"
             );
-            let routing = meta["routing"].as_str().map(str::to_string);
+            let routing = doc.routing.clone();
             self.docs
                 .lock()
                 .unwrap()
@@ -192,7 +178,7 @@ fn expected(repo: &std::path::Path, snapshot: &str) -> Docs {
         for shard in 0..meta.number_of_shards {
             for d in ShardReader::open(&snap, &index, shard, ReadOptions::default()).unwrap() {
                 let d = d.unwrap().document;
-                let (source, _) = backfill_core::bulk::prepare_source(&d.source).unwrap();
+                let (source, _) = backfill_core::outgoing::prepare_source(&d.source).unwrap();
                 out.insert((index.clone(), d.id), (d.routing, source));
             }
         }

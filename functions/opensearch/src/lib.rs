@@ -3,12 +3,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use backfill_core::Target;
+//! use backfill_core::{outgoing::BulkDoc, Target};
 //! use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 //! let target = OpenSearchTarget::new(TargetConfig::new("http://127.0.0.1:9200"))?;
 //! println!("{:?}", target.info().await?);
-//! let body = b"{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{\"a\":1}\n".to_vec();
-//! let results = target.bulk(std::sync::Arc::new(body), 1).await?;
+//! let doc = BulkDoc { index: "i".into(), id: "1".into(), source: br#"{"a":1}"#.to_vec(), ..Default::default() };
+//! let results = target.bulk(&[&doc]).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -28,6 +28,7 @@
 //! access policy granting `aoss:CreateIndex`, `aoss:DescribeIndex` and `aoss:WriteDocument`.
 
 mod auth_source;
+mod bulk;
 mod clusters;
 mod config;
 mod endpoint;
@@ -39,7 +40,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use backfill_core::{bulk, BulkItemResult, Target, TargetError};
+use backfill_core::outgoing::BulkDoc;
+use backfill_core::{BulkItemResult, Target, TargetError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -105,6 +107,27 @@ impl AsRef<[u8]> for SharedBody {
 }
 
 impl OpenSearchTarget {
+    /// Sends a `_bulk` body already in the wire format, of `actions` actions; one result per
+    /// action. The worker goes through [`Target::bulk`]; this is for bodies built elsewhere.
+    pub async fn bulk_body(
+        &self,
+        body: Arc<Vec<u8>>,
+        actions: usize,
+    ) -> Result<Vec<BulkItemResult>, TargetError> {
+        let body = Bytes::from_owner(SharedBody(body));
+        let answer = self
+            .send(
+                Method::POST,
+                "/_bulk",
+                Some("application/x-ndjson"),
+                body,
+                self.gzip,
+            )
+            .await?;
+        self.expect_success(&Method::POST, "/_bulk", &answer)?;
+        bulk::parse_response(&answer.body, actions)
+    }
+
     /// Checks the configuration and sets up TLS; connects lazily, on the first request.
     pub fn new(cfg: TargetConfig) -> Result<Self, TargetConfigError> {
         let endpoint = Endpoint::parse(&cfg.endpoint)?;
@@ -364,23 +387,9 @@ impl OpenSearchTarget {
 
 #[async_trait]
 impl Target for OpenSearchTarget {
-    async fn bulk(
-        &self,
-        body: backfill_core::target::bytes_body::Body,
-        actions: usize,
-    ) -> Result<Vec<BulkItemResult>, TargetError> {
-        let body = Bytes::from_owner(SharedBody(body));
-        let answer = self
-            .send(
-                Method::POST,
-                "/_bulk",
-                Some("application/x-ndjson"),
-                body,
-                self.gzip,
-            )
-            .await?;
-        self.expect_success(&Method::POST, "/_bulk", &answer)?;
-        bulk::parse_response(&answer.body, actions)
+    async fn bulk(&self, docs: &[&BulkDoc]) -> Result<Vec<BulkItemResult>, TargetError> {
+        self.bulk_body(Arc::new(bulk::encode(docs)), docs.len())
+            .await
     }
 
     async fn index_exists(&self, index: &str) -> Result<bool, TargetError> {

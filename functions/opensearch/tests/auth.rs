@@ -48,7 +48,7 @@ async fn basic_auth_sends_the_encoded_user_and_password() {
         password: "pä:ss".into(),
     };
     let t = target(server.endpoint(), auth, false);
-    t.bulk(Arc::new(b"{\"index\":{}}\n{}\n".to_vec()), 1)
+    t.bulk_body(Arc::new(b"{\"index\":{}}\n{}\n".to_vec()), 1)
         .await
         .unwrap();
     let expected = base64::engine::general_purpose::STANDARD.encode("admin:pä:ss");
@@ -91,7 +91,7 @@ async fn sigv4_signs_bulk_plain_and_gzip_and_head_and_put() {
     let body = Arc::new(b"{\"index\":{\"_index\":\"i\"}}\n{\"a\":1}\n".to_vec());
     for gzip in [false, true] {
         let t = target(server.endpoint(), sigv4("eu-west-1", None), gzip);
-        t.bulk(body.clone(), 1).await.unwrap();
+        t.bulk_body(body.clone(), 1).await.unwrap();
         let r = server.last();
         check_signature(&r, "eu-west-1", SECRET);
         let signed = signed_headers(&r);
@@ -154,7 +154,7 @@ async fn credentials_are_fetched_once_and_renewed_before_they_expire() {
         };
         let t = target(server.endpoint(), auth, false);
         for _ in 0..3 {
-            t.bulk(body.clone(), 1).await.unwrap();
+            t.bulk_body(body.clone(), 1).await.unwrap();
         }
         assert_eq!(
             calls.load(Ordering::SeqCst),

@@ -42,7 +42,7 @@ fn unavailable(r: Result<Vec<BulkItemResult>, TargetError>) -> String {
 async fn bulk_posts_ndjson_and_parses_item_results() {
     let server = FakeServer::start(|_| (200, bulk_answer(&[201, 400]))).await;
     let t = target(&server.endpoint());
-    let results = t.bulk(body(), 2).await.unwrap();
+    let results = t.bulk_body(body(), 2).await.unwrap();
     assert_eq!(results[0], BulkItemResult::ok(201));
     assert_eq!(results[1].status, 400);
     assert_eq!(
@@ -63,7 +63,7 @@ async fn bulk_posts_ndjson_and_parses_item_results() {
 #[tokio::test]
 async fn an_answer_with_the_wrong_number_of_items_is_a_protocol_error() {
     let server = FakeServer::start(|_| (200, bulk_answer(&[201]))).await;
-    let r = target(&server.endpoint()).bulk(body(), 2).await;
+    let r = target(&server.endpoint()).bulk_body(body(), 2).await;
     assert!(matches!(r, Err(TargetError::Protocol(_))), "{r:?}");
 }
 
@@ -71,12 +71,15 @@ async fn an_answer_with_the_wrong_number_of_items_is_a_protocol_error() {
 async fn gzip_bodies_arrive_with_the_header_and_decompress_to_the_ndjson() {
     let server = FakeServer::start(|_| (200, bulk_answer(&[201, 201]))).await;
     let t = target_with(&server.endpoint(), |c| c.gzip = true);
-    t.bulk(body(), 2).await.unwrap();
+    t.bulk_body(body(), 2).await.unwrap();
     // A body large enough to be compressed on the blocking pool.
     let big: Vec<u8> = BODY.repeat(20_000);
     let server_big = FakeServer::start(|_| (200, bulk_answer(&vec![201; 40_000]))).await;
     let t_big = target_with(&server_big.endpoint(), |c| c.gzip = true);
-    t_big.bulk(Arc::new(big.clone()), 40_000).await.unwrap();
+    t_big
+        .bulk_body(Arc::new(big.clone()), 40_000)
+        .await
+        .unwrap();
 
     for (server, sent) in [(&server, BODY.to_vec()), (&server_big, big)] {
         let r = server.last();
@@ -116,7 +119,7 @@ async fn whole_request_statuses_map_to_throttled_unavailable_and_refused() {
     ];
     for &(status, answer) in cases {
         let server = FakeServer::start(move |_| (status, answer.to_string())).await;
-        let r = target(&server.endpoint()).bulk(body(), 2).await;
+        let r = target(&server.endpoint()).bulk_body(body(), 2).await;
         match (status, r) {
             (429, Err(TargetError::Throttled { status: 429 })) => {}
             (503, Err(TargetError::Unavailable(msg))) => {
@@ -137,7 +140,7 @@ async fn whole_request_statuses_map_to_throttled_unavailable_and_refused() {
 #[tokio::test]
 async fn refused_bodies_are_cut_to_about_two_kib() {
     let server = FakeServer::start(|_| (400, "x".repeat(100_000))).await;
-    match target(&server.endpoint()).bulk(body(), 2).await {
+    match target(&server.endpoint()).bulk_body(body(), 2).await {
         Err(TargetError::Refused { status: 400, body }) => {
             assert!(body.len() <= 2100 && body.len() >= 2000, "{}", body.len())
         }
@@ -148,7 +151,7 @@ async fn refused_bodies_are_cut_to_about_two_kib() {
 #[tokio::test]
 async fn connection_refused_is_unavailable_naming_the_endpoint() {
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
-    let msg = unavailable(target(&endpoint).bulk(body(), 2).await);
+    let msg = unavailable(target(&endpoint).bulk_body(body(), 2).await);
     assert!(msg.contains(&format!("POST {endpoint}/_bulk")), "{msg}");
     assert!(msg.contains("could not connect"), "{msg}");
     assert!(msg.to_lowercase().contains("refused"), "{msg}");
@@ -157,7 +160,7 @@ async fn connection_refused_is_unavailable_naming_the_endpoint() {
 #[tokio::test]
 async fn a_reset_connection_is_unavailable() {
     let addr = misbehaving_server(Misbehaviour::Reset).await;
-    let msg = unavailable(target(&format!("http://{addr}")).bulk(body(), 2).await);
+    let msg = unavailable(target(&format!("http://{addr}")).bulk_body(body(), 2).await);
     assert!(msg.contains(&format!("http://{addr}/_bulk")), "{msg}");
     assert!(msg.to_lowercase().contains("reset"), "{msg}");
 }
@@ -165,7 +168,7 @@ async fn a_reset_connection_is_unavailable() {
 #[tokio::test]
 async fn a_connection_closed_before_an_answer_is_unavailable() {
     let addr = misbehaving_server(Misbehaviour::CloseWithoutAnswer).await;
-    let msg = unavailable(target(&format!("http://{addr}")).bulk(body(), 2).await);
+    let msg = unavailable(target(&format!("http://{addr}")).bulk_body(body(), 2).await);
     assert!(msg.contains(&format!("http://{addr}/_bulk")), "{msg}");
     assert!(msg.contains("closed"), "{msg}");
 }
@@ -177,7 +180,7 @@ async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
         c.request_timeout = Duration::from_millis(300)
     });
     let started = Instant::now();
-    let msg = unavailable(t.bulk(body(), 2).await);
+    let msg = unavailable(t.bulk_body(body(), 2).await);
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(300) && took < Duration::from_secs(2),
@@ -199,7 +202,7 @@ async fn connections_are_pooled_and_a_path_prefix_is_kept() {
     let server = FakeServer::start(|_| (200, bulk_answer(&[201, 201]))).await;
     let t = target(&format!("{}/cluster-a/", server.endpoint()));
     for _ in 0..3 {
-        t.bulk(body(), 2).await.unwrap();
+        t.bulk_body(body(), 2).await.unwrap();
     }
     assert!(t.index_exists("i").await.unwrap());
     assert_eq!(server.connections(), 1);

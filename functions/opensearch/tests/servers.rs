@@ -2,10 +2,9 @@
 //! server, and moto's Secrets Manager. As elsewhere in the workspace these are not skipped when
 //! the harness is missing: they fail saying to run `make harness`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use backfill_core::bulk::{encode, BulkDoc};
+use backfill_core::outgoing::BulkDoc;
 use backfill_core::Target;
 use backfill_harness::{http_request, sdk_config, Moto, Osmem};
 use backfill_opensearch::{
@@ -39,7 +38,8 @@ async fn bulk_with_routing_into_osmem_then_refresh_and_count() {
             ..BulkDoc::default()
         })
         .collect();
-    let results = target.bulk(Arc::new(encode(&docs)), 3).await.unwrap();
+    let batch: Vec<&BulkDoc> = docs.iter().collect();
+    let results = target.bulk(&batch).await.unwrap();
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
 
     let refresh = http_request(&osmem.endpoint, "POST", "/posts/_refresh", &[], b"").unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backfill_core::{Target, TargetError};
+use backfill_core::TargetError;
 use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 use common::{bulk_answer, FakeServer};
 use rustls::pki_types::pem::PemObject;
@@ -52,7 +52,7 @@ async fn https_verifies_the_server_certificate_unless_told_not_to() {
 
     // Trusting only an unrelated certificate: the handshake fails, as Unavailable naming it.
     std::env::set_var("SSL_CERT_FILE", data("server.pem"));
-    match https_target(&by_ip, false).bulk(body.clone(), 1).await {
+    match https_target(&by_ip, false).bulk_body(body.clone(), 1).await {
         Err(TargetError::Unavailable(msg)) => {
             assert!(msg.contains(&by_ip) && msg.contains("certificate"), "{msg}")
         }
@@ -63,7 +63,7 @@ async fn https_verifies_the_server_certificate_unless_told_not_to() {
     std::env::set_var("SSL_CERT_FILE", data("ca.pem"));
     for endpoint in [&by_ip, &by_name] {
         let results = https_target(endpoint, false)
-            .bulk(body.clone(), 1)
+            .bulk_body(body.clone(), 1)
             .await
             .unwrap();
         assert!(results[0].is_ok());
@@ -72,7 +72,7 @@ async fn https_verifies_the_server_certificate_unless_told_not_to() {
     // insecure_skip_verify: accepted although nothing trusts it.
     std::env::set_var("SSL_CERT_FILE", data("server.pem"));
     let results = https_target(&by_ip, true)
-        .bulk(body.clone(), 1)
+        .bulk_body(body.clone(), 1)
         .await
         .unwrap();
     assert!(results[0].is_ok());

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::bulk::BulkDoc;
+use crate::outgoing::BulkDoc;
 use crate::target::{Target, TargetError};
 use crate::worker::Rejection;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use snapshot::{Position, ShardEntryRef, ShardReader};
 use tokio::sync::mpsc;
 
-use crate::bulk::{prepare_source, BulkDoc, SourceProblem};
+use crate::outgoing::{prepare_source, BulkDoc, SourceProblem};
 use crate::type_mapping::{Route, Router, UNMAPPED_TYPE};
 
 use super::Rejection;

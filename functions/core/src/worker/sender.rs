@@ -1,10 +1,9 @@
 //! Sends one batch until every document is indexed or rejected for good: retries with
 //! exponential backoff and full jitter, resending only the documents that failed.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bulk::{self, BulkDoc};
+use crate::outgoing::BulkDoc;
 use crate::target::{Target, TargetError};
 
 use super::limiter::AdaptiveLimit;
@@ -84,9 +83,9 @@ pub async fn send(
         };
         let mut still = Vec::new();
         for group in groups {
-            let body = encode(docs, &group);
+            let batch: Vec<&BulkDoc> = group.iter().map(|&i| &docs[i]).collect();
             let started = Instant::now();
-            match target.bulk(Arc::new(body), group.len()).await {
+            match target.bulk(&batch).await {
                 Ok(results) => {
                     out.latency.push(started.elapsed());
                     for (&i, r) in group.iter().zip(&results) {
@@ -170,12 +169,4 @@ fn describe(status: u16, error_type: Option<&str>, reason: Option<&str>) -> Stri
         error_type.unwrap_or("error"),
         reason.unwrap_or("no reason given")
     )
-}
-
-fn encode(docs: &[BulkDoc], which: &[usize]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(which.iter().map(|&i| docs[i].source.len() + 96).sum());
-    for &i in which {
-        bulk::append_index_action(&mut body, &docs[i]);
-    }
-    body
 }

@@ -17,7 +17,7 @@ use backfill_core::control::ports::{
 use backfill_core::control::*;
 use backfill_core::memory::MemoryStore;
 use backfill_core::model::ItemKey;
-use backfill_core::target::bytes_body::Body;
+use backfill_core::outgoing::BulkDoc;
 use backfill_core::type_mapping::TypeRule;
 use backfill_core::worker::{
     Engine, EngineConfig, LocalSnapshots, NoMetrics, Rejection, RejectionSink, Stop,
@@ -74,26 +74,19 @@ pub struct OsLikeTarget {
 
 #[async_trait]
 impl Target for OsLikeTarget {
-    async fn bulk(&self, body: Body, actions: usize) -> Result<Vec<BulkItemResult>, TargetError> {
+    async fn bulk(&self, docs: &[&BulkDoc]) -> Result<Vec<BulkItemResult>, TargetError> {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let lines: Vec<&[u8]> = body
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(lines.len(), actions * 2);
         let mut results = Vec::new();
-        for pair in lines.chunks(2) {
-            let action: Value = serde_json::from_slice(pair[0]).unwrap();
-            let (op, meta) = action.as_object().unwrap().iter().next().unwrap();
-            let index = meta["_index"].as_str().unwrap().to_string();
+        for doc in docs {
+            let index = doc.index.clone();
             assert!(
                 self.created.lock().unwrap().contains_key(&index),
                 "no index {index}"
             );
-            let key = (index, meta["_id"].as_str().unwrap().to_string());
-            let routing = meta["routing"].as_str().map(str::to_string);
+            let key = (index, doc.id.clone());
+            let routing = doc.routing.clone();
             let mut docs = self.docs.lock().unwrap();
-            if op == "create" && docs.contains_key(&key) {
+            if doc.create && docs.contains_key(&key) {
                 results.push(BulkItemResult {
                     status: 409,
                     error_type: Some("version_conflict_engine_exception".into()),
@@ -104,8 +97,7 @@ impl Target for OsLikeTarget {
                 });
                 continue;
             }
-            assert!(op == "create" || op == "index", "{op}");
-            docs.insert(key, (routing, pair[1].to_vec()));
+            docs.insert(key, (routing, doc.source.clone()));
             results.push(BulkItemResult::ok(201));
         }
         if n == self.lose_answer_of {
