@@ -33,6 +33,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use clock::{Clock, FastClock, RealClock, VirtualClock};
+pub use time::UtcTime;
 
 /// The optimized Lambda integration: Parameters carry FunctionName and Payload, and the result
 /// is wrapped as `{"Payload": …, "StatusCode": 200, "ExecutedVersion": "$LATEST"}`.

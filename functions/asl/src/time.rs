@@ -15,6 +15,45 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A UTC calendar time: the one epoch-to-date conversion of the workspace (the interpreter's
+/// timestamps, the stop workflow's archive names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub millis: i64,
+}
+
+impl UtcTime {
+    /// From milliseconds since the Unix epoch (before it too).
+    pub fn from_epoch_ms(ms: i64) -> Self {
+        let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+        let (year, month, day) = civil_from_days(days);
+        let secs = ms_of_day / 1000;
+        UtcTime {
+            year,
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs / 60 % 60,
+            second: secs % 60,
+            millis: ms_of_day % 1000,
+        }
+    }
+
+    /// `yyyyMMddHHmmss`.
+    pub fn compact(&self) -> String {
+        format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -112,14 +151,10 @@ pub(crate) fn format(time: SystemTime) -> String {
         Ok(d) => d.as_millis() as i64,
         Err(e) => -(e.duration().as_millis() as i64),
     };
-    let (days, ms_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
-    let (year, month, day) = civil_from_days(days);
-    let (secs, ms) = (ms_of_day / 1000, ms_of_day % 1000);
+    let t = UtcTime::from_epoch_ms(millis);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis
     )
 }
 

@@ -367,7 +367,7 @@ async fn a_stopped_backfill_refuses_start_and_scale() {
     assert_eq!(archived.items, 2);
     assert!(archived
         .archive_uri
-        .starts_with("s3://archive/backfill_working_state/working_state_backup_"));
+        .starts_with("s3://archive/backfill_working_state/default/working_state_backup_"));
     let (_, body) = s.archive.0.lock().unwrap()[0].clone();
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(doc["items"].as_array().unwrap().len(), 2);
@@ -674,7 +674,7 @@ async fn the_stop_definition_runs_against_the_real_handlers_to_a_stopped_backfil
     assert_eq!(record.state, BackfillState::Stopped);
     let uri = record.archive_uri.unwrap();
     assert!(
-        uri.starts_with("s3://archive/backfill_working_state/working_state_backup_")
+        uri.starts_with("s3://archive/backfill_working_state/default/working_state_backup_")
             && uri.ends_with(".json")
     );
     let (_, body) = archive.0.lock().unwrap()[0].clone();

@@ -553,7 +553,9 @@ async fn every_binary_serves_its_sample_events_through_the_runtime_api() {
         .strip_prefix(&format!("s3://{ARCHIVE_BUCKET}/"))
         .unwrap_or_else(|| panic!("{uri}"));
     assert!(
-        key.starts_with("backfill_working_state/working_state_backup_") && key.ends_with(".json"),
+        key.starts_with(&format!(
+            "backfill_working_state/{BACKFILL}/working_state_backup_"
+        )) && key.ends_with(".json"),
         "{key}"
     );
     let object = aws

@@ -7,34 +7,13 @@ use crate::lease::now_ms;
 use crate::model::BackfillState;
 use crate::store::{StateChange, StoreError};
 
-/// Where archives go, relative to the archive location (as the seed names them).
-pub fn archive_key(now_ms: i64) -> String {
+/// Where a backfill's archive goes, relative to the archive location: the seed's file name
+/// (`working_state_backup_<UTC yyyyMMddHHmmss>.json`) in a folder per backfill, so that two
+/// backfills stopped in the same second keep their own archives.
+pub fn archive_key(backfill: &str, now_ms: i64) -> String {
     format!(
-        "backfill_working_state/working_state_backup_{}.json",
-        utc_compact(now_ms)
-    )
-}
-
-/// `yyyyMMddHHmmss` in UTC.
-fn utc_compact(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "backfill_working_state/{backfill}/working_state_backup_{}.json",
+        backfill_asl::UtcTime::from_epoch_ms(now_ms).compact()
     )
 }
 
@@ -158,6 +137,24 @@ impl Control {
         }
         let counters = self.store.counters(&id).await?;
         let items = self.store.items(&id).await?;
+        // Another run of the workflow may have finalized meanwhile (marked stopped, then
+        // deleted items): what was read may then be partial, and the record names the
+        // archive that holds everything. Finalize marks before it deletes, so a record still
+        // stopping here means that nothing was deleted before the reads above.
+        let after = self.record(&id).await?;
+        if after.state != BackfillState::Stopping {
+            return match after.archive_uri {
+                Some(uri) if after.state == BackfillState::Stopped => Ok(ArchiveReport {
+                    backfill_id: id,
+                    archive_uri: uri,
+                    items: 0,
+                }),
+                _ => Err(ControlError::Conflict(format!(
+                    "backfill {id} became {} while its working state was read for the archive",
+                    after.state.as_str()
+                ))),
+            };
+        }
         let now = now_ms();
         let doc = serde_json::json!({
             "backfill": record,
@@ -170,7 +167,7 @@ impl Control {
             serde_json::to_vec_pretty(&doc).map_err(|e| ControlError::Internal(e.to_string()))?;
         let uri = self
             .archive
-            .put(&archive_key(now), body)
+            .put(&archive_key(&id, now), body)
             .await
             .map_err(|e| e.context("writing the archive"))?;
         Ok(ArchiveReport {
@@ -230,10 +227,12 @@ mod tests {
     fn archive_names_use_utc_compact_timestamps() {
         // 2026-11-27 23:45:07 UTC
         assert_eq!(
-            archive_key(1_795_823_107_000),
-            "backfill_working_state/working_state_backup_20261127234507.json"
+            archive_key("bf-1", 1_795_823_107_000),
+            "backfill_working_state/bf-1/working_state_backup_20261127234507.json"
         );
-        assert_eq!(utc_compact(0), "19700101000000");
-        assert_eq!(utc_compact(951_782_400_000), "20000229000000");
+        let compact = |ms| backfill_asl::UtcTime::from_epoch_ms(ms).compact();
+        assert_eq!(compact(0), "19700101000000");
+        assert_eq!(compact(951_782_400_000), "20000229000000");
+        assert_eq!(compact(-1), "19691231235959");
     }
 }
