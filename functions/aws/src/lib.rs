@@ -12,7 +12,7 @@ pub mod errors;
 pub mod s3;
 pub mod sfn;
 
-pub use dynamo::DynamoStore;
+pub use dynamo::{table, DynamoStore};
 pub use emf::EmfMetrics;
 pub use s3::{S3BlobStore, S3Location, S3Reports, Snapshots};
 

@@ -49,7 +49,7 @@ pub struct SetupArgs {
     pub bucket: String,
     #[arg(long, default_value = "default")]
     pub backfill: String,
-    #[arg(long, default_value = backfill_core::table::DEFAULT_TABLE_NAME)]
+    #[arg(long, default_value = backfill_aws::table::DEFAULT_TABLE_NAME)]
     pub table: String,
     #[arg(long, default_value_t = 2)]
     pub default_workers: u32,

@@ -12,6 +12,7 @@ mod snapshot_cmd;
 
 use std::process::ExitCode;
 
+use backfill_core::logging::{init_logging, LogFormat};
 use clap::{Parser, Subcommand};
 
 use backend::{Backend, CallError, Connection};
@@ -90,13 +91,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BACKFILL_LOG")
-                .unwrap_or_else(|_| "error".into()),
-        )
-        .init();
+    init_logging(LogFormat::Text, "error");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -268,7 +268,7 @@ fn a_basic_auth_backfill_uses_the_password_and_writes_it_nowhere() {
         let cfg = backfill_harness::sdk_config(&dynamodb.endpoint).await;
         let store = backfill_aws::DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&cfg),
-            backfill_core::table::DEFAULT_TABLE_NAME,
+            backfill_aws::table::DEFAULT_TABLE_NAME,
         );
         let record = BackfillRecord::new(
             "rogue",

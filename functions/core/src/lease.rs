@@ -36,10 +36,27 @@ impl LeasePolicy {
         self.initial.saturating_mul(factor).min(self.max)
     }
 
-    /// The clock reading after which a claimer may take over a lease expiring at `expiry`.
-    pub fn takeover_after(&self, expiry: i64) -> i64 {
-        expiry.saturating_add(self.max_clock_skew.as_millis() as i64)
+    /// Leases expiring before this may be taken over by a claimer whose clock reads `now`
+    /// (the stores' queries and conditions compare expiries with it).
+    pub fn takeover_cutoff(&self, now: i64) -> i64 {
+        now.saturating_sub(self.max_clock_skew.as_millis() as i64)
     }
+
+    /// Whether a lease expiring at `expiry` is free for a claimer whose clock reads `now`.
+    pub fn is_expired(&self, expiry: i64, now: i64) -> bool {
+        expiry < self.takeover_cutoff(now)
+    }
+
+    /// The expiry of a lease taken, or extended, at `now` on an item abandoned `abandoned` times.
+    pub fn expiry(&self, now: i64, abandoned: u32) -> i64 {
+        now.saturating_add(self.duration(abandoned).as_millis() as i64)
+    }
+}
+
+/// An item's count of abandoned claims once claimed again: a claim that finds a holder takes
+/// over a lease whose holder vanished.
+pub fn abandoned_after_claim(abandoned: u32, had_holder: bool) -> u32 {
+    abandoned + u32::from(had_holder)
 }
 
 /// Milliseconds since the epoch by this machine's clock.
@@ -66,6 +83,10 @@ mod tests {
         assert_eq!(p.duration(3), Duration::from_secs(480));
         assert_eq!(p.duration(4), Duration::from_secs(600));
         assert_eq!(p.duration(1000), Duration::from_secs(600));
-        assert_eq!(p.takeover_after(1_000), 6_000);
+        assert_eq!(p.takeover_cutoff(6_000), 1_000);
+        assert!(!p.is_expired(1_000, 6_000) && p.is_expired(1_000, 6_001));
+        assert_eq!(p.expiry(1_000, 1), 121_000);
+        assert_eq!(abandoned_after_claim(2, true), 3);
+        assert_eq!(abandoned_after_claim(2, false), 2);
     }
 }

@@ -5,13 +5,14 @@
 
 pub mod control;
 pub mod lease;
+pub mod logging;
 pub mod memory;
 pub mod model;
 pub mod outgoing;
 pub mod parallel;
 pub mod port_error;
+pub mod retry;
 pub mod store;
-pub mod table;
 pub mod target;
 pub mod transition;
 pub mod type_mapping;

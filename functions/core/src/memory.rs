@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::lease::LeasePolicy;
+use crate::lease::{abandoned_after_claim, LeasePolicy};
 use crate::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
 use crate::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 use crate::transition::ITEMS_CREATABLE_IN;
@@ -168,8 +168,7 @@ impl WorkStore for MemoryStore {
         let free: Vec<ItemKey> = items
             .values()
             .filter(|i| {
-                i.is_open()
-                    && (i.lease_holder.is_none() || policy.takeover_after(i.lease_expiry) < now)
+                i.is_open() && (i.lease_holder.is_none() || policy.is_expired(i.lease_expiry, now))
             })
             .map(|i| i.key.clone())
             .collect();
@@ -178,12 +177,10 @@ impl WorkStore for MemoryStore {
         }
         let key = &free[fastrand::usize(..free.len())];
         let item = items.get_mut(key).expect("listed above");
-        if item.lease_holder.is_some() {
-            item.abandoned += 1;
-        }
+        item.abandoned = abandoned_after_claim(item.abandoned, item.lease_holder.is_some());
         item.attempts += 1;
         item.lease_holder = Some(holder.to_string());
-        item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
+        item.lease_expiry = policy.expiry(now, item.abandoned);
         Ok(ClaimOutcome::Claimed(Box::new(Claim {
             backfill: id.to_string(),
             holder: holder.to_string(),
@@ -202,7 +199,7 @@ impl WorkStore for MemoryStore {
         let mut s = self.state.lock().unwrap();
         let (item, c) = s.held(claim)?;
         apply(item, c, progress);
-        item.lease_expiry = now + policy.duration(item.abandoned).as_millis() as i64;
+        item.lease_expiry = policy.expiry(now, item.abandoned);
         claim.expiry = item.lease_expiry;
         Ok(())
     }
@@ -290,7 +287,7 @@ impl WorkStore for MemoryStore {
                 .filter(|i| {
                     i.is_open()
                         && i.lease_holder.is_some()
-                        && policy.takeover_after(i.lease_expiry) >= now
+                        && !policy.is_expired(i.lease_expiry, now)
                 })
                 .count() as u64
         }))
@@ -322,7 +319,7 @@ impl WorkStore for MemoryStore {
                 .filter(|i| {
                     i.is_open()
                         && i.lease_holder.is_some()
-                        && policy.takeover_after(i.lease_expiry) < now
+                        && policy.is_expired(i.lease_expiry, now)
                 })
                 .take(limit)
                 .cloned()

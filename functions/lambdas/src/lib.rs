@@ -10,6 +10,7 @@ mod wiring;
 use std::sync::Arc;
 
 use backfill_core::control::{Control, Handler};
+use backfill_core::logging::{init_logging, LogFormat};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -20,14 +21,7 @@ pub use wiring::control_for;
 /// Runs one handler as a Lambda function: configuration and the clients its handler uses once
 /// per cold start, then one call per invocation.
 pub async fn run(handler: Handler) -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BACKFILL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .without_time() // CloudWatch Logs stamps each line
-        .init();
+    init_logging(LogFormat::JsonUntimed, "info");
     let env = Env::from_process()?;
     let control: Arc<Control> = Arc::new(control_for(handler, &env).await?);
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {

@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use backfill_aws::table::{self, KeyType};
 use backfill_core::control::workflow::STOP_DEFINITION;
 use backfill_core::control::{Handler, STOP_FUNCTIONS};
-use backfill_core::table::{self, KeyType};
 use backfill_lambdas::ENV_VARS;
 use serde_yaml::Value;
 

@@ -24,7 +24,7 @@ pub struct WorkerConfig {
     #[arg(long, env = "BACKFILL_ID")]
     pub backfill_id: String,
     /// The DynamoDB table that holds the working state.
-    #[arg(long, env = "BACKFILL_TABLE", default_value = backfill_core::table::DEFAULT_TABLE_NAME)]
+    #[arg(long, env = "BACKFILL_TABLE", default_value = backfill_aws::table::DEFAULT_TABLE_NAME)]
     pub table: String,
     /// This worker's name in leases (default: the ECS task id, else host-pid-random).
     #[arg(long, env = "BACKFILL_WORKER_ID")]

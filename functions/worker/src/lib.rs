@@ -11,18 +11,13 @@ mod wiring;
 
 use std::process::ExitCode;
 
+use backfill_core::logging::{init_logging, LogFormat};
+
 pub use config::WorkerConfig;
 
 /// Runs one worker to its end; logs go to standard error as JSON lines.
 pub fn run(cfg: WorkerConfig) -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BACKFILL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_logging(LogFormat::Json, "info");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
+use super::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use backfill_core::model::{BackfillRecord, BackfillState, Counters, SnapshotRef, TargetRef};
 use backfill_core::store::StateChange;
-use backfill_core::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
 use backfill_core::StoreError;
 
 use super::{get_bool, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};

@@ -2,24 +2,19 @@
 
 use std::collections::HashMap;
 
+use super::table::{
+    backfill_pk, bucket_pk, item_sk, FAILED_INDEX, FAILED_INDEX_PARTITION_KEY,
+    FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX, OPEN_INDEX_PARTITION_KEY,
+    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, DeleteRequest, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update, WriteRequest,
-};
-use backfill_core::lease::LeasePolicy;
-use backfill_core::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, Select, WriteRequest};
+use backfill_core::lease::{abandoned_after_claim, LeasePolicy};
+use backfill_core::model::{BackfillRecord, Counters, NewItem, WorkItem};
+use backfill_core::retry::RetryPolicy;
 use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
-use backfill_core::table::{
-    backfill_pk, bucket_pk, item_sk, open_pk, COUNTERS_SK, FAILED_INDEX,
-    FAILED_INDEX_PARTITION_KEY, FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, META_SK, OPEN_BUCKETS,
-    OPEN_INDEX, OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
-};
-use backfill_core::transition::ITEMS_CREATABLE_IN;
 
-use super::backfills::item_to_record;
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
 /// Transactions hold at most 100 actions; one is the counters update, one the backfill's check.
@@ -27,306 +22,7 @@ const CREATE_CHUNK: usize = 98;
 /// Candidates a claimer reads from one bucket of the `open` index.
 const CANDIDATES: i32 = 20;
 
-fn item_to_work(item: &Item) -> Result<WorkItem, StoreError> {
-    let bad = |what: &str| StoreError::Other(format!("work item has no valid {what}"));
-    let g = |k: &str| get_n::<u64>(item, k).unwrap_or(0);
-    Ok(WorkItem {
-        key: ItemKey {
-            index: get_s(item, "index").ok_or_else(|| bad("index"))?,
-            shard: get_n(item, "shard").ok_or_else(|| bad("shard"))?,
-        },
-        position: get_s(item, "position").unwrap_or_else(|| "start".into()),
-        lease_holder: get_s(item, "lease_holder"),
-        lease_expiry: get_n(item, "lease_expiry").unwrap_or(0),
-        attempts: get_n(item, "attempts").unwrap_or(0),
-        abandoned: get_n(item, "abandoned").unwrap_or(0),
-        failures: get_n(item, "failures").unwrap_or(0),
-        last_error: get_s(item, "last_error"),
-        completed_at: get_n(item, "completed_at"),
-        failed_at: get_n(item, "failed_at"),
-        docs_done: g("docs_done"),
-        bytes_done: g("bytes_done"),
-        docs_rejected: g("docs_rejected"),
-        docs_expected: g("docs_expected"),
-        successor: get_s(item, "successor"),
-    })
-}
-
-fn new_item(backfill: &str, new: &NewItem) -> Item {
-    let k = &new.key;
-    let mut item = key(backfill_pk(backfill), item_sk(&k.index, k.shard));
-    item.insert("docs_expected".into(), n(new.docs_expected));
-    item.insert("index".into(), s(&k.index));
-    item.insert("shard".into(), n(k.shard));
-    item.insert("position".into(), s("start"));
-    item.insert(
-        OPEN_INDEX_PARTITION_KEY.into(),
-        s(open_pk(backfill, &k.index, k.shard)),
-    );
-    for zero in [
-        OPEN_INDEX_SORT_KEY,
-        "attempts",
-        "abandoned",
-        "failures",
-        "docs_done",
-        "bytes_done",
-        "docs_rejected",
-    ] {
-        item.insert(zero.into(), n(0));
-    }
-    item
-}
-
-/// A transaction action: an update with its expression parts.
-struct Change {
-    key: Item,
-    update: String,
-    condition: Option<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Change {
-    fn into_action(self, table: &str) -> Result<TransactWriteItem, StoreError> {
-        let u = Update::builder()
-            .table_name(table)
-            .set_key(Some(self.key))
-            .update_expression(self.update)
-            .set_condition_expression(self.condition)
-            .set_expression_attribute_names((!self.names.is_empty()).then_some(self.names))
-            .set_expression_attribute_values((!self.values.is_empty()).then_some(self.values))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().update(u).build())
-    }
-}
-
-/// The item side of a holder's write: progress, conditional on holding the lease.
-fn held_item_change(claim: &Claim, p: &Progress, set_extra: &str, remove: &str) -> Change {
-    let values = HashMap::from([
-        (":me".to_string(), s(&claim.holder)),
-        (":pos".to_string(), s(&p.position)),
-        (":d".to_string(), n(p.docs)),
-        (":b".to_string(), n(p.bytes)),
-        (":r".to_string(), n(p.rejected)),
-    ]);
-    let mut update = format!(
-        "SET #position = :pos, docs_done = docs_done + :d, bytes_done = bytes_done + :b, docs_rejected = docs_rejected + :r{set_extra}"
-    );
-    if !remove.is_empty() {
-        update.push_str(" REMOVE ");
-        update.push_str(remove);
-    }
-    Change {
-        key: key(
-            backfill_pk(&claim.backfill),
-            item_sk(&claim.item.key.index, claim.item.key.shard),
-        ),
-        update,
-        condition: Some("lease_holder = :me AND attribute_exists(#open)".into()),
-        names: HashMap::from([
-            ("#position".to_string(), "position".to_string()),
-            ("#open".to_string(), OPEN_INDEX_PARTITION_KEY.to_string()),
-        ]),
-        values,
-    }
-}
-
-/// The counters side: the same deltas, plus whole-item counts.
-fn counters_change(backfill: &str, p: &Progress, extra: &[(&str, u64)]) -> Change {
-    let mut parts = vec![
-        "docs_done :d".to_string(),
-        "bytes_done :b".to_string(),
-        "docs_rejected :r".to_string(),
-    ];
-    let mut values = HashMap::from([
-        (":d".to_string(), n(p.docs)),
-        (":b".to_string(), n(p.bytes)),
-        (":r".to_string(), n(p.rejected)),
-    ]);
-    for (i, (attr, v)) in extra.iter().enumerate() {
-        parts.push(format!("{attr} :x{i}"));
-        values.insert(format!(":x{i}"), n(*v));
-    }
-    Change {
-        key: key(backfill_pk(backfill), COUNTERS_SK),
-        update: format!("ADD {}", parts.join(", ")),
-        condition: None,
-        names: HashMap::new(),
-        values,
-    }
-}
-
-impl DynamoStore {
-    /// Runs a transaction; a failed condition on the first action (the held item) is `LeaseLost`.
-    async fn transact(&self, claim: &Claim, changes: Vec<Change>) -> Result<(), StoreError> {
-        let actions = changes
-            .into_iter()
-            .map(|c| c.into_action(&self.table))
-            .collect::<Result<Vec<_>, _>>()?;
-        let r = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se))
-                if matches!(se.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")) =>
-            {
-                Err(StoreError::LeaseLost {
-                    item: claim.item.key.clone(),
-                    holder: claim.holder.clone(),
-                })
-            }
-            Err(e) => Err(sdk_error("TransactWriteItems", e)),
-        }
-    }
-
-    /// One conditional update of the held item alone (no counter changes).
-    async fn update_held(&self, claim: &Claim, change: Change) -> Result<(), StoreError> {
-        let r = self
-            .client()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(change.key))
-            .update_expression(change.update)
-            .set_condition_expression(change.condition)
-            .set_expression_attribute_names(Some(change.names))
-            .set_expression_attribute_values(Some(change.values))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::LeaseLost {
-                    item: claim.item.key.clone(),
-                    holder: claim.holder.clone(),
-                })
-            }
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
-    }
-
-    /// Writes a holder's change, with the counters only when something was counted.
-    async fn write_held(
-        &self,
-        claim: &Claim,
-        item: Change,
-        counters: Option<Change>,
-    ) -> Result<(), StoreError> {
-        match counters {
-            Some(c) => self.transact(claim, vec![item, c]).await,
-            None => self.update_held(claim, item).await,
-        }
-    }
-
-    /// Creates `keys` in one transaction with the counters, under a check that the backfill is
-    /// still in a state that takes new items (`None`: some exist already).
-    async fn create_chunk(&self, id: &str, keys: &[NewItem]) -> Result<Option<u64>, StoreError> {
-        let mut actions = Vec::with_capacity(keys.len() + 2);
-        let mut states = HashMap::new();
-        for (i, st) in ITEMS_CREATABLE_IN.iter().enumerate() {
-            states.insert(format!(":s{i}"), s(st.as_str()));
-        }
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(backfill_pk(id), META_SK)))
-            .condition_expression(format!(
-                "#state IN ({})",
-                states.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-            .expression_attribute_names("#state", "state")
-            .set_expression_attribute_values(Some(states))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(build_error)?;
-        actions.push(TransactWriteItem::builder().condition_check(check).build());
-        for k in keys {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(new_item(id, k)))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .build()
-                .map_err(build_error)?;
-            actions.push(TransactWriteItem::builder().put(put).build());
-        }
-        let expected = keys.iter().map(|k| k.docs_expected).sum();
-        let counters = counters_change(
-            id,
-            &Progress::default(),
-            &[
-                ("items_total", keys.len() as u64),
-                ("docs_expected", expected),
-            ],
-        );
-        actions.push(counters.into_action(&self.table)?);
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(keys.len() as u64)),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(t) = se.err() else {
-                    unreachable!("matched above")
-                };
-                // The first reason is the backfill's check: stopping, stopped or gone.
-                match t.cancellation_reasons().first() {
-                    Some(r) if r.code() == Some("ConditionalCheckFailed") => match r.item() {
-                        None => Err(StoreError::NoSuchBackfill(id.to_string())),
-                        Some(old) => Err(StoreError::conflict(
-                            id,
-                            item_to_record(old)?.state,
-                            &ITEMS_CREATABLE_IN,
-                        )),
-                    },
-                    // Some items exist already (a concurrent or earlier start): one by one.
-                    _ => Ok(None),
-                }
-            }
-            Err(e) => Err(sdk_error("TransactWriteItems", e)),
-        }
-    }
-
-    async fn query_all(&self, id: &str, sk_prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client()
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_values(":pk", s(backfill_pk(id)))
-                .set_exclusive_start_key(start.take());
-            q = match sk_prefix {
-                Some(p) => q
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_names("#sk", SORT_KEY)
-                    .expression_attribute_values(":prefix", s(p)),
-                None => q.key_condition_expression("#pk = :pk"),
-            };
-            let r = q.send().await.map_err(|e| sdk_error("Query", e))?;
-            out.extend(r.items().iter().cloned());
-            match r.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
-    }
-}
+use super::item_writes::{counters_change, held_item_change, item_to_work, Change};
 
 #[async_trait]
 impl WorkStore for DynamoStore {
@@ -370,8 +66,7 @@ impl WorkStore for DynamoStore {
         now: i64,
         policy: &LeasePolicy,
     ) -> Result<ClaimOutcome, StoreError> {
-        // A lease is free for the taking once the claimer's clock is past expiry + skew.
-        let takeover = now - policy.max_clock_skew.as_millis() as i64;
+        let takeover = policy.takeover_cutoff(now);
         let mut buckets: Vec<u32> = (0..OPEN_BUCKETS).collect();
         fastrand::shuffle(&mut buckets);
         for bucket in buckets {
@@ -398,8 +93,9 @@ impl WorkStore for DynamoStore {
                 };
                 let seen_expiry: i64 = get_n(c, OPEN_INDEX_SORT_KEY).unwrap_or(0);
                 let seen_abandoned: u32 = get_n(c, "abandoned").unwrap_or(0);
-                let abandoned = seen_abandoned + u32::from(c.contains_key("lease_holder"));
-                let expiry = now + policy.duration(abandoned).as_millis() as i64;
+                let abandoned =
+                    abandoned_after_claim(seen_abandoned, c.contains_key("lease_holder"));
+                let expiry = policy.expiry(now, abandoned);
                 let r = self
                     .client()
                     .update_item()
@@ -449,7 +145,7 @@ impl WorkStore for DynamoStore {
         now: i64,
         policy: &LeasePolicy,
     ) -> Result<(), StoreError> {
-        let expiry = now + policy.duration(claim.item.abandoned).as_millis() as i64;
+        let expiry = policy.expiry(now, claim.item.abandoned);
         let mut item = held_item_change(claim, p, ", #exp = :exp", "");
         item.names.insert("#exp".into(), OPEN_INDEX_SORT_KEY.into());
         item.values.insert(":exp".into(), n(expiry));
@@ -577,7 +273,7 @@ impl WorkStore for DynamoStore {
         now: i64,
         policy: &LeasePolicy,
     ) -> Result<u64, StoreError> {
-        let live_after = now - policy.max_clock_skew.as_millis() as i64;
+        let live_after = policy.takeover_cutoff(now);
         let mut total = 0u64;
         for bucket in 0..OPEN_BUCKETS {
             let mut start: Option<Item> = None;
@@ -637,7 +333,7 @@ impl WorkStore for DynamoStore {
         policy: &LeasePolicy,
         limit: usize,
     ) -> Result<Vec<WorkItem>, StoreError> {
-        let takeover = now - policy.max_clock_skew.as_millis() as i64;
+        let takeover = policy.takeover_cutoff(now);
         let mut out = Vec::new();
         for bucket in 0..OPEN_BUCKETS {
             // Leased at some point (expiry ≥ 1) and expired: a released item has expiry 0.
@@ -694,7 +390,7 @@ impl WorkStore for DynamoStore {
             .query_all(id, None)
             .await?
             .into_iter()
-            .filter(|i| get_s(i, SORT_KEY).is_some_and(|sk| sk != backfill_core::table::META_SK))
+            .filter(|i| get_s(i, SORT_KEY).is_some_and(|sk| sk != super::table::META_SK))
             .map(|i| {
                 key(
                     get_s(&i, PARTITION_KEY).unwrap_or_default(),
@@ -717,7 +413,13 @@ impl WorkStore for DynamoStore {
                         .map_err(build_error)
                 })
                 .collect::<Result<_, _>>()?;
-            let mut wait = std::time::Duration::from_millis(50);
+            // Unprocessed writes (throttling) are sent again after 50 ms, doubling to 2 s.
+            let pace = RetryPolicy::doubling(
+                u32::MAX,
+                std::time::Duration::from_millis(25),
+                std::time::Duration::from_secs(2),
+            );
+            let mut rounds = 0;
             while !requests.is_empty() {
                 let r = self
                     .client()
@@ -731,8 +433,8 @@ impl WorkStore for DynamoStore {
                     .and_then(|m| m.get(&self.table).cloned())
                     .unwrap_or_default();
                 if !requests.is_empty() {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(std::time::Duration::from_secs(2));
+                    rounds += 1;
+                    tokio::time::sleep(pace.backoff(rounds)).await;
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! The work-item store on DynamoDB (see `backfill_core::table` for the table design).
+//! The work-item store on DynamoDB (see `super::table` for the table design).
 //!
 //! Why the counters stay exact: every change to an item that a counter summarises (created,
 //! completed, failed, documents and bytes done) is one `TransactWriteItems` with the counter
@@ -9,7 +9,9 @@
 //! holder resumes from that checkpoint and counts that work when it checkpoints.
 
 mod backfills;
+mod item_writes;
 mod items;
+pub mod table;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +24,8 @@ use aws_sdk_dynamodb::types::{
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use backfill_core::table::{self, KeyType as DesignKeyType};
 use backfill_core::StoreError;
+use table::KeyType as DesignKeyType;
 
 use crate::errors::port_error;
 

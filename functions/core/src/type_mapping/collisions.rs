@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use crate::outgoing::BulkDoc;
+use crate::retry::RetryPolicy;
 use crate::target::{Target, TargetError};
 use crate::worker::Rejection;
 
@@ -79,21 +80,14 @@ async fn get_with_retries(
     target: &dyn Target,
     doc: &BulkDoc,
 ) -> Result<Option<Vec<u8>>, TargetError> {
-    let mut wait = Duration::from_millis(200);
-    let mut attempt = 0;
-    loop {
-        match target
-            .get_source(&doc.index, &doc.id, doc.routing.as_deref())
-            .await
-        {
-            Err(e) if e.is_retryable() && attempt < 6 => {
-                attempt += 1;
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            other => return other,
-        }
-    }
+    const RETRY: RetryPolicy = RetryPolicy::doubling(7, Duration::from_millis(100), Duration::MAX);
+    RETRY
+        .run(
+            || target.get_source(&doc.index, &doc.id, doc.routing.as_deref()),
+            TargetError::is_retryable,
+            |_, _| {},
+        )
+        .await
 }
 
 /// Equal as JSON values: the target may re-serialise a `_source` (key order, spacing).

@@ -17,13 +17,14 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 
+pub use crate::retry::RetryPolicy;
 pub use index::{create_index_body, typeless_mappings};
 pub use limiter::{AdaptiveLimit, ByteRate};
 pub use reader::BatchLimits;
-pub use sender::RetryPolicy;
 
 use crate::lease::{now_ms, LeasePolicy};
 use crate::model::{BackfillState, ItemKey};
+use crate::retry::Jitter;
 use crate::store::{ClaimOutcome, StoreError, WorkStore};
 use crate::target::Target;
 
@@ -306,7 +307,7 @@ impl Engine {
                 }
                 ClaimOutcome::AllLeased => {
                     tokio::select! {
-                        _ = tokio::time::sleep(jittered(self.config.idle_poll)) => {}
+                        _ = tokio::time::sleep(Jitter::Quarter.apply(self.config.idle_poll)) => {}
                         _ = shutdown.changed() => {}
                     }
                 }
@@ -316,27 +317,23 @@ impl Engine {
     }
 }
 
-/// ±25 % so idle workers do not ask in lockstep.
-fn jittered(d: Duration) -> Duration {
-    d.mul_f64(0.75 + fastrand::f64() * 0.5)
-}
+/// Store calls ride out passing failures (throttling, network) for up to a minute.
+const STORE_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: u32::MAX,
+    initial_backoff: Duration::from_millis(100),
+    max_backoff: Duration::from_secs(10),
+    max_elapsed: Some(Duration::from_secs(60)),
+    jitter: Jitter::Quarter,
+};
 
-/// Retries a store call through passing failures (throttling, network) for up to a minute.
-async fn retry_store<T, F, Fut>(mut call: F) -> Result<T, StoreError>
+async fn retry_store<T, F, Fut>(call: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
 {
-    let mut wait = Duration::from_millis(200);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        match call().await {
-            Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %e, "work-item store call failed; retrying");
-                tokio::time::sleep(jittered(wait)).await;
-                wait = (wait * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
+    STORE_RETRY
+        .run(call, StoreError::is_transient, |_, e| {
+            tracing::warn!(error = %e, "work-item store call failed; retrying");
+        })
+        .await
 }

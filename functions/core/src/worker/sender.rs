@@ -4,39 +4,11 @@
 use std::time::{Duration, Instant};
 
 use crate::outgoing::BulkDoc;
+use crate::retry::RetryPolicy;
 use crate::target::{Target, TargetError};
 
 use super::limiter::AdaptiveLimit;
 use super::Rejection;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Sends of the same document before the batch fails.
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 12,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Full jitter: uniformly random in [0, min(max, initial × 2^attempt)].
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self
-            .initial_backoff
-            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
-            .min(self.max_backoff);
-        cap.mul_f64(fastrand::f64())
-    }
-}
 
 /// What happened to a batch.
 #[derive(Debug, Default)]

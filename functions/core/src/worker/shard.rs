@@ -17,8 +17,17 @@ use super::sender::{self, Sent};
 use super::{retry_store, Engine, EngineError, Event, Rejection, Summary};
 use crate::lease::now_ms;
 use crate::model::BackfillRecord;
+use crate::retry::RetryPolicy;
 use crate::store::{Claim, Progress, StoreError};
 use crate::type_mapping::{resolve_conflicts, Router};
+
+/// A failed-documents report is tried six times (waits of 0.2 s to 3.2 s) before the item is
+/// given up rather than lose what it would say.
+const REPORT_RETRY: RetryPolicy = RetryPolicy::doubling(
+    6,
+    std::time::Duration::from_millis(100),
+    std::time::Duration::MAX,
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemEnd {
@@ -407,25 +416,22 @@ impl Engine {
         if pending.rejections.is_empty() {
             return true;
         }
-        let mut wait = std::time::Duration::from_millis(200);
-        for attempt in 1..=6 {
-            match self
-                .rejections
-                .write(&claim.backfill, &claim.item.key, &pending.rejections)
-                .await
-            {
-                Ok(()) => {
-                    pending.rejections.clear();
-                    return true;
-                }
-                Err(e) => {
+        let written = REPORT_RETRY
+            .run(
+                || {
+                    self.rejections
+                        .write(&claim.backfill, &claim.item.key, &pending.rejections)
+                },
+                |_| true,
+                |attempt, e| {
                     tracing::warn!(item = %claim.item.key, attempt, error = %e, "writing the failed-documents report failed");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-            }
+                },
+            )
+            .await;
+        if written.is_ok() {
+            pending.rejections.clear();
         }
-        false
+        written.is_ok()
     }
 
     /// Ends work on an item: complete, release or record a failure, with the last progress.

@@ -31,7 +31,7 @@ fn parse() -> Result<Args, String> {
     let mut a = std::env::args().skip(1);
     let (mut dynamodb, mut s3, mut repo, mut snapshot, mut backfill, mut target) =
         (None, None, None, None, None, None);
-    let mut table = backfill_core::table::DEFAULT_TABLE_NAME.to_string();
+    let mut table = backfill_aws::table::DEFAULT_TABLE_NAME.to_string();
     let mut create_missing = false;
     while let Some(flag) = a.next() {
         let mut value = || a.next().ok_or(format!("{flag} needs a value"));
