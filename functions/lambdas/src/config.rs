@@ -3,6 +3,7 @@
 
 use backfill_aws::S3Location;
 use backfill_core::control::endpoint_policy::{split_list, OverridePolicy, Repository, TargetUrl};
+use backfill_opensearch::AuthSetting;
 
 /// Every variable a function reads (the template sets them; a check compares the two).
 pub const ENV_VARS: [&str; 19] = [
@@ -27,21 +28,6 @@ pub const ENV_VARS: [&str; 19] = [
     "ALLOWED_SNAPSHOT_REPOSITORIES",
 ];
 
-/// How the control plane authenticates to the target (for `cat-indices`), as the workers do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetAuth {
-    None,
-    /// Basic auth from a Secrets Manager secret `{"username": …, "password": …}`.
-    Basic {
-        secret_arn: String,
-    },
-    /// SigV4 with the function's role: `es` (OpenSearch Service) or `aoss` (Serverless).
-    SigV4 {
-        region: Option<String>,
-        service: String,
-    },
-}
-
 #[derive(Debug, Clone)]
 pub struct Env {
     pub table: String,
@@ -57,7 +43,9 @@ pub struct Env {
     pub snapshot_name: Option<String>,
     pub target_endpoint: Option<String>,
     pub create_missing_indices: bool,
-    pub target_auth: TargetAuth,
+    /// How the control plane authenticates to the target (for `cat-indices`), as the
+    /// workers do.
+    pub target_auth: AuthSetting,
     /// Other targets and repositories a start may name (comma-separated lists).
     pub overrides: OverridePolicy,
 }
@@ -112,11 +100,11 @@ impl Env {
                 .map_err(|e| ConfigError(format!("TARGET_ENDPOINT: {e}")))?,
             create_missing_indices: opt("CREATE_MISSING_INDICES").is_some_and(|v| v == "true"),
             target_auth: match opt("TARGET_AUTH").as_deref().unwrap_or("none") {
-                "none" => TargetAuth::None,
-                "basic" => TargetAuth::Basic {
-                    secret_arn: need("TARGET_SECRET_ARN")?,
+                "none" => AuthSetting::None,
+                "basic" => AuthSetting::BasicSecret {
+                    secret_id: need("TARGET_SECRET_ARN")?,
                 },
-                "sigv4" => TargetAuth::SigV4 {
+                "sigv4" => AuthSetting::SigV4 {
                     region: opt("TARGET_REGION"),
                     service: opt("TARGET_SERVICE").unwrap_or_else(|| "es".into()),
                 },

@@ -18,9 +18,9 @@ use backfill_core::control::ports::{
 use backfill_core::control::{Control, ControlConfig, Handler, Port};
 use backfill_core::worker::SnapshotSource;
 use backfill_core::WorkStore;
-use backfill_opensearch::{Auth, AuthSource, OpenSearchClusters};
+use backfill_opensearch::{AuthSource, OpenSearchClusters};
 
-use crate::config::{ConfigError, Env, TargetAuth};
+use crate::config::{ConfigError, Env};
 use crate::unwired::Unwired;
 
 /// The port if `handler` uses it, else a stand-in that refuses every call.
@@ -116,22 +116,8 @@ fn progress(aws: &SdkConfig, env: &Env) -> Arc<dyn ProgressSink> {
 }
 
 fn clusters(aws: &SdkConfig, env: &Env) -> Result<Arc<dyn TargetClusters>, ConfigError> {
-    let auth = match &env.target_auth {
-        TargetAuth::None => AuthSource::Ready(Auth::None),
-        // Fetched on the first call, then kept: the secret is read once per container.
-        TargetAuth::Basic { secret_arn } => {
-            AuthSource::secret(aws_sdk_secretsmanager::Client::new(aws), secret_arn)
-        }
-        TargetAuth::SigV4 { region, service } => AuthSource::Ready(Auth::SigV4 {
-            region: region
-                .clone()
-                .or_else(|| aws.region().map(|r| r.to_string()))
-                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4 needs a region".into()))?,
-            service: service.clone(),
-            credentials: aws
-                .credentials_provider()
-                .ok_or_else(|| ConfigError("TARGET_AUTH=sigv4: no AWS credentials".into()))?,
-        }),
-    };
+    // A secret is fetched on the first call, then kept: read once per container.
+    let auth = AuthSource::resolve(&env.target_auth, aws)
+        .map_err(|e| ConfigError(format!("TARGET_AUTH: {e}")))?;
     Ok(Arc::new(OpenSearchClusters::new(auth)))
 }

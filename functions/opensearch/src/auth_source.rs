@@ -3,9 +3,44 @@
 //! needs no permission on the secret, and a Basic-auth deployment starts even where only the
 //! functions that call the target may read the secret.
 
+use aws_types::SdkConfig;
 use tokio::sync::Mutex;
 
 use crate::{basic_auth_from_secret, Auth, TargetConfigError};
+
+/// The target's authentication as a deployment configures it (environment or flags), before
+/// anything is fetched. [`AuthSource::resolve`] is the one place a setting becomes credentials,
+/// for the worker, the Lambdas and the CLI alike.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AuthSetting {
+    None,
+    /// Basic auth from a Secrets Manager secret `{"username": …, "password": …}`.
+    BasicSecret {
+        secret_id: String,
+    },
+    /// Basic auth given directly (local runs).
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// SigV4 with the process's AWS credentials: `es` (OpenSearch Service) or `aoss`
+    /// (Serverless); the region defaults to the AWS configuration's.
+    SigV4 {
+        region: Option<String>,
+        service: String,
+    },
+}
+
+impl std::fmt::Debug for AuthSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthSetting::None => write!(f, "None"),
+            AuthSetting::BasicSecret { secret_id } => write!(f, "BasicSecret({secret_id})"),
+            AuthSetting::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
+            AuthSetting::SigV4 { region, service } => write!(f, "SigV4({region:?}, {service})"),
+        }
+    }
+}
 
 /// The target's authentication, known now or fetched once from Secrets Manager.
 pub enum AuthSource {
@@ -22,6 +57,35 @@ pub enum AuthSource {
 }
 
 impl AuthSource {
+    /// A setting with what the process's AWS configuration supplies: a Secrets Manager client
+    /// for a secret (nothing is fetched yet), the region and credentials for SigV4.
+    pub fn resolve(setting: &AuthSetting, aws: &SdkConfig) -> Result<Self, TargetConfigError> {
+        Ok(match setting {
+            AuthSetting::None => AuthSource::Ready(Auth::None),
+            AuthSetting::BasicSecret { secret_id } => {
+                AuthSource::secret(aws_sdk_secretsmanager::Client::new(aws), secret_id)
+            }
+            AuthSetting::Basic { username, password } => AuthSource::Ready(Auth::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            AuthSetting::SigV4 { region, service } => AuthSource::Ready(Auth::SigV4 {
+                region: region
+                    .clone()
+                    .or_else(|| aws.region().map(|r| r.to_string()))
+                    .ok_or_else(|| {
+                        TargetConfigError::Auth(
+                            "SigV4 needs a region: set the target region or AWS_REGION".into(),
+                        )
+                    })?,
+                service: service.clone(),
+                credentials: aws.credentials_provider().ok_or_else(|| {
+                    TargetConfigError::Auth("SigV4: no AWS credentials in the environment".into())
+                })?,
+            }),
+        })
+    }
+
     pub fn secret(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
         AuthSource::Secret {
             client,

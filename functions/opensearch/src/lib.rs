@@ -51,7 +51,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-pub use auth_source::AuthSource;
+pub use auth_source::{AuthSetting, AuthSource};
 pub use clusters::OpenSearchClusters;
 pub use config::{Auth, IndexRow, ServerInfo, TargetConfig, TargetConfigError};
 pub use hyper::Method;

@@ -54,3 +54,58 @@ async fn the_secret_is_fetched_once_on_first_use_and_failures_are_not_kept() {
     // …and never shows the password.
     assert!(!format!("{source:?}").contains("p4ss"));
 }
+
+#[tokio::test]
+async fn settings_resolve_with_the_processs_aws_configuration() {
+    use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
+    use aws_types::region::Region;
+    use aws_types::SdkConfig;
+    use backfill_opensearch::AuthSetting;
+
+    let sigv4 = AuthSetting::SigV4 {
+        region: None,
+        service: "es".into(),
+    };
+    let bare = SdkConfig::builder().build();
+    let e = AuthSource::resolve(&sigv4, &bare).unwrap_err().to_string();
+    assert!(e.contains("region"), "{e}");
+
+    let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+    let aws = SdkConfig::builder()
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build();
+    match AuthSource::resolve(&sigv4, &aws)
+        .unwrap()
+        .get()
+        .await
+        .unwrap()
+    {
+        Auth::SigV4 {
+            region, service, ..
+        } => assert_eq!((region.as_str(), service.as_str()), ("eu-west-1", "es")),
+        other => panic!("{other:?}"),
+    }
+    let named = AuthSetting::SigV4 {
+        region: Some("us-east-2".into()),
+        service: "aoss".into(),
+    };
+    match AuthSource::resolve(&named, &aws)
+        .unwrap()
+        .get()
+        .await
+        .unwrap()
+    {
+        Auth::SigV4 { region, .. } => assert_eq!(region, "us-east-2"),
+        other => panic!("{other:?}"),
+    }
+
+    let basic = AuthSetting::Basic {
+        username: "u".into(),
+        password: "never-printed".into(),
+    };
+    assert!(!format!("{basic:?}").contains("never-printed"));
+    assert!(!AuthSource::resolve(&AuthSetting::None, &bare)
+        .unwrap()
+        .sends_credentials());
+}

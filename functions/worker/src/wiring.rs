@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use backfill_aws::{DynamoStore, EmfMetrics, S3Location, S3Reports, Snapshots};
 use backfill_core::control::endpoint_policy::{EndpointError, OverridePolicy, TargetUrl};
 use backfill_core::worker::{Engine, EngineError, LocalReports, RejectionSink, Stop};
-use backfill_opensearch::{Auth, OpenSearchTarget, TargetConfig};
+use backfill_opensearch::{AuthSetting, AuthSource, OpenSearchTarget, TargetConfig};
 use tokio::sync::watch;
 
 use crate::config::{AuthMode, WorkerConfig};
@@ -173,14 +173,11 @@ async fn target_config(
     t.gzip = cfg.target_gzip;
     t.request_timeout = Duration::from_secs(cfg.target_timeout_seconds.max(1));
     t.insecure_skip_verify = cfg.target_insecure;
-    t.auth = match cfg.target_auth {
-        AuthMode::None => Auth::None,
+    let setting = match cfg.target_auth {
+        AuthMode::None => AuthSetting::None,
         AuthMode::Basic => match (&cfg.target_secret_arn, &cfg.target_username, &cfg.target_password) {
-            (Some(arn), _, _) => {
-                let sm = aws_sdk_secretsmanager::Client::new(aws);
-                backfill_opensearch::basic_auth_from_secret(&sm, arn).await?
-            }
-            (None, Some(u), Some(p)) => Auth::Basic {
+            (Some(arn), _, _) => AuthSetting::BasicSecret { secret_id: arn.clone() },
+            (None, Some(u), Some(p)) => AuthSetting::Basic {
                 username: u.clone(),
                 password: p.clone(),
             },
@@ -188,22 +185,16 @@ async fn target_config(
                 "--target-auth basic needs --target-secret-arn, or --target-username and --target-password".into()
             )),
         },
-        AuthMode::Sigv4 => {
-            let region = cfg
-                .target_region
-                .clone()
-                .or_else(|| aws.region().map(|r| r.to_string()))
-                .ok_or_else(|| ConfigError("--target-auth sigv4 needs --target-region (or AWS_REGION)".into()))?;
-            let credentials = aws
-                .credentials_provider()
-                .context("--target-auth sigv4: no AWS credentials in the environment")?;
-            Auth::SigV4 {
-                region,
-                service: cfg.target_service.clone(),
-                credentials,
-            }
-        }
+        AuthMode::Sigv4 => AuthSetting::SigV4 {
+            region: cfg.target_region.clone(),
+            service: cfg.target_service.clone(),
+        },
     };
+    // Fetched now, at start-up: a worker that cannot authenticate says so before it claims.
+    t.auth = AuthSource::resolve(&setting, aws)
+        .map_err(|e| ConfigError(format!("--target-auth: {e}")))?
+        .get()
+        .await?;
     Ok(t)
 }
 
