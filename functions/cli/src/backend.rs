@@ -10,7 +10,7 @@ use backfill_core::control::{dispatch, Handler};
 use backfill_opensearch::{Auth, Method, OpenSearchTarget, TargetConfig};
 use serde_json::Value;
 
-use crate::local::LocalControl;
+use backfill_local::LocalControl;
 
 /// A failed control call, as the handlers report it.
 #[derive(Debug, thiserror::Error)]

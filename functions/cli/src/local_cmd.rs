@@ -8,9 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use backfill_aws::DynamoStore;
-use backfill_local::LocalFleet;
-
-use crate::local::{LocalSetup, SETUP_FILE};
+use backfill_local::{LocalFleet, LocalSetup, SETUP_FILE};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum LocalCommand {

@@ -6,7 +6,6 @@ mod backend;
 mod cat_indices;
 mod control_cmd;
 mod json_escape;
-mod local;
 mod local_cmd;
 mod snapshot_cmd;
 

@@ -1,4 +1,4 @@
-//! Local mode: the control plane's own handlers, in this process, against the local harness
+//! The local CLI backend: the control plane's own handlers, in this process, against the local harness
 //! (DynamoDB Local, moto's S3 and CloudWatch, a target on loopback) with worker processes on
 //! this machine as the fleet. A local setup is a directory holding `local.json` (written by
 //! `backfill local setup`) and the fleet's files.
@@ -6,19 +6,52 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use backfill_asl::RealClock;
 use backfill_aws::{CloudWatchProgress, DynamoStore, S3Archive, S3Location, Snapshots};
-use backfill_core::control::endpoint_policy::{OverridePolicy, Repository, TargetUrl};
+use backfill_core::control::endpoint_policy::{
+    EndpointError, OverridePolicy, Repository, RepositoryError, TargetUrl,
+};
 use backfill_core::control::{Control, ControlConfig, InProcessStop};
-use backfill_local::LocalFleet;
 use backfill_opensearch::{Auth, OpenSearchClusters};
 use serde::{Deserialize, Serialize};
 
+use crate::LocalFleet;
+
 /// The file that makes a directory a local setup.
 pub const SETUP_FILE: &str = "local.json";
+
+/// Why a local setup cannot be read, written or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{} is not a local setup (no readable {SETUP_FILE}); create one with `backfill local setup`", dir.display())]
+    NotASetup {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is malformed", path.display())]
+    Malformed {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("writing {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the worker program {} of the local setup in {} does not exist; build it with `cargo build -p backfill-cli`", program.display(), dir.display())]
+    NoWorkerProgram { program: PathBuf, dir: PathBuf },
+    #[error("archive {0:?} is not s3://bucket/prefix")]
+    Archive(String),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
 
 /// Everything local mode needs to know, as `backfill local setup` wrote it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,28 +87,30 @@ pub struct LocalSetup {
 }
 
 impl LocalSetup {
-    pub fn load(dir: &Path) -> Result<LocalSetup> {
+    pub fn load(dir: &Path) -> Result<LocalSetup, SetupError> {
         let path = dir.join(SETUP_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{} is not a local setup (no readable {SETUP_FILE}); create one with `backfill local setup`",
-                dir.display()
-            )
+        let text = std::fs::read_to_string(&path).map_err(|source| SetupError::NotASetup {
+            dir: dir.to_path_buf(),
+            source,
         })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is malformed", path.display()))
+        serde_json::from_str(&text).map_err(|source| SetupError::Malformed { path, source })
     }
 
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    pub fn save(&self, dir: &Path) -> Result<(), SetupError> {
         let path = dir.join(SETUP_FILE);
-        let mut text = serde_json::to_vec_pretty(self)?;
+        let write = |source| SetupError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(write)?;
+        let mut text = serde_json::to_vec_pretty(self).expect("a setup serialises");
         text.push(b'\n');
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+        std::fs::write(&path, text).map_err(write)
     }
 
     /// What a start may point workers at besides the defaults; every entry follows the URL
     /// rules. A repository may be a local directory here.
-    pub fn overrides(&self) -> Result<OverridePolicy> {
+    pub fn overrides(&self) -> Result<OverridePolicy, SetupError> {
         let policy = OverridePolicy {
             allowed_target_endpoints: self.allowed_target_endpoints.clone(),
             allowed_snapshot_repositories: self.allowed_snapshot_repositories.clone(),
@@ -181,19 +216,18 @@ pub struct LocalControl {
 }
 
 impl LocalControl {
-    pub async fn open(dir: &Path) -> Result<LocalControl> {
+    pub async fn open(dir: &Path) -> Result<LocalControl, SetupError> {
         let setup = LocalSetup::load(dir)?;
         if !setup.worker_program.is_file() {
-            bail!(
-                "the worker program {} of the local setup in {} does not exist; build it with `cargo build -p backfill-cli`",
-                setup.worker_program.display(),
-                dir.display()
-            );
+            return Err(SetupError::NoWorkerProgram {
+                program: setup.worker_program.clone(),
+                dir: dir.to_path_buf(),
+            });
         }
         let cfg = setup.sdk_config().await;
         let s3 = setup.s3(&cfg);
         let archive = S3Location::parse(&setup.archive)
-            .with_context(|| format!("archive {:?} is not s3://bucket/prefix", setup.archive))?;
+            .ok_or_else(|| SetupError::Archive(setup.archive.clone()))?;
         let fleet = LocalFleet::new(
             dir.join("fleet"),
             setup.worker_command(),
