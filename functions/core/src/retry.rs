@@ -110,6 +110,27 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
+    /// Runs `p` over a call that answers `answer(n)` on its n-th call (from 1); returns the
+    /// result and how many calls were made.
+    async fn calls<T>(
+        p: &RetryPolicy,
+        answer: impl Fn(u32) -> Result<T, &'static str>,
+        retryable: impl Fn(&&'static str) -> bool,
+    ) -> (Result<T, &'static str>, u32) {
+        let n = Cell::new(0);
+        let r = p
+            .run(
+                || {
+                    n.set(n.get() + 1);
+                    std::future::ready(answer(n.get()))
+                },
+                retryable,
+                |_, _| {},
+            )
+            .await;
+        (r, n.get())
+    }
+
     #[test]
     fn waits_double_from_the_first_failure_up_to_the_cap() {
         let p = RetryPolicy::doubling(10, Duration::from_millis(100), Duration::from_secs(1));
@@ -133,72 +154,28 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn run_stops_at_success_a_refused_error_or_the_last_attempt() {
         let p = RetryPolicy::doubling(4, Duration::from_millis(1), Duration::from_millis(5));
-        let calls = Cell::new(0);
-        let r: Result<(), &str> = p
-            .run(
-                || {
-                    calls.set(calls.get() + 1);
-                    async { Err("busy") }
-                },
-                |_| true,
-                |_, _| {},
-            )
-            .await;
-        assert_eq!((r, calls.get()), (Err("busy"), 4));
-
-        calls.set(0);
-        let r: Result<u32, &str> = p
-            .run(
-                || {
-                    calls.set(calls.get() + 1);
-                    let n = calls.get();
-                    async move {
-                        if n < 3 {
-                            Err("busy")
-                        } else {
-                            Ok(n)
-                        }
-                    }
-                },
-                |_| true,
-                |_, _| {},
-            )
-            .await;
-        assert_eq!(r, Ok(3));
-
-        calls.set(0);
-        let r: Result<(), &str> = p
-            .run(
-                || {
-                    calls.set(calls.get() + 1);
-                    async { Err("denied") }
-                },
-                |e| *e != "denied",
-                |_, _| {},
-            )
-            .await;
-        assert_eq!((r, calls.get()), (Err("denied"), 1));
+        assert_eq!(
+            calls(&p, |_| Err::<(), _>("busy"), |_| true).await,
+            (Err("busy"), 4)
+        );
+        let third = |n| if n < 3 { Err("busy") } else { Ok(n) };
+        assert_eq!(calls(&p, third, |_| true).await, (Ok(3), 3));
+        let denied = |_| Err::<(), _>("denied");
+        assert_eq!(
+            calls(&p, denied, |e| *e != "denied").await,
+            (Err("denied"), 1)
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn run_starts_no_retry_after_the_time_limit() {
         let mut p = RetryPolicy::doubling(1000, Duration::from_secs(1), Duration::from_secs(10));
         p.max_elapsed = Some(Duration::from_secs(60));
-        let calls = Cell::new(0);
         let started = tokio::time::Instant::now();
-        let r: Result<(), &str> = p
-            .run(
-                || {
-                    calls.set(calls.get() + 1);
-                    async { Err("busy") }
-                },
-                |_| true,
-                |_, _| {},
-            )
-            .await;
+        let (r, n) = calls(&p, |_| Err::<(), _>("busy"), |_| true).await;
         assert!(r.is_err());
         // 2+4+8+10+10+10+10+10 = 64 s: the ninth call is the last one started within a minute.
-        assert_eq!(calls.get(), 9);
+        assert_eq!(n, 9);
         assert!(started.elapsed() >= Duration::from_secs(60));
     }
 }

@@ -195,6 +195,17 @@ fn control(store: Arc<FinalizedMeanwhile>, archives: Arc<Archives>) -> Control {
     }
 }
 
+fn setup() -> (Arc<FinalizedMeanwhile>, Arc<Archives>, Control) {
+    let store = Arc::new(FinalizedMeanwhile {
+        inner: MemoryStore::new(),
+        armed: AtomicBool::new(false),
+        other_archive: Mutex::new(None),
+    });
+    let archives = Arc::new(Archives::default());
+    let c = control(store.clone(), archives.clone());
+    (store, archives, c)
+}
+
 fn backfill(id: &str) -> BackfillRef {
     BackfillRef {
         backfill_id: Some(id.into()),
@@ -203,13 +214,7 @@ fn backfill(id: &str) -> BackfillRef {
 
 #[tokio::test]
 async fn an_archive_run_overtaken_by_another_runs_finalize_writes_no_partial_archive() {
-    let store = Arc::new(FinalizedMeanwhile {
-        inner: MemoryStore::new(),
-        armed: AtomicBool::new(false),
-        other_archive: Mutex::new(None),
-    });
-    let archives = Arc::new(Archives::default());
-    let c = control(store.clone(), archives.clone());
+    let (store, archives, c) = setup();
     c.start(StartRequest {
         backfill_id: Some("bf".into()),
         ..StartRequest::default()
@@ -250,13 +255,7 @@ async fn an_archive_run_overtaken_by_another_runs_finalize_writes_no_partial_arc
 
 #[tokio::test]
 async fn two_backfills_stopped_in_the_same_second_keep_their_own_archives() {
-    let store = Arc::new(FinalizedMeanwhile {
-        inner: MemoryStore::new(),
-        armed: AtomicBool::new(false),
-        other_archive: Mutex::new(None),
-    });
-    let archives = Arc::new(Archives::default());
-    let c = control(store.clone(), archives.clone());
+    let (_, archives, c) = setup();
     for id in ["one", "two"] {
         c.start(StartRequest {
             backfill_id: Some(id.into()),
