@@ -1,5 +1,8 @@
 //! An interpreter of the Amazon States Language subset our state machines use.
 //!
+//! Depends on no crate of ours (tokio, serde_json and small helpers); the domain uses it, never
+//! the reverse.
+//!
 //! Why it exists: moto runs Step Functions definitions, but its Lambda tasks cannot run our code
 //! (they need Docker), so the stop state machine's definition is executed here, locally and in
 //! tests, against the real handlers. Its semantics follow the AWS Step Functions documentation;

@@ -2,6 +2,9 @@
 //! and the failed-documents reports on S3, metrics for CloudWatch (embedded metric format); and
 //! the control plane's: the fleet on ECS, the stop workflow on Step Functions, progress metrics
 //! with PutMetricData, archives in S3.
+//!
+//! Depends on the domain (its ports), the snapshot reader (its `BlobStore` port) and the AWS
+//! SDKs; only the binaries and the local backend depend on it.
 
 pub mod archive;
 pub mod cloudwatch;

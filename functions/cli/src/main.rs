@@ -1,6 +1,8 @@
 //! `backfill`: the command line of the backfill. It drives a backfill like the Migration
 //! Assistant's `console backfill` (start, scale, pause, stop, status), compares document counts
 //! of the snapshot and the target, sets up local runs, and inspects snapshot repositories.
+//!
+//! Commands and wiring only: the domain, the adapters, the local backend and the worker.
 
 mod backend;
 mod cat_indices;

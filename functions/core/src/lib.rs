@@ -2,6 +2,9 @@
 //! protocol's rules, the worker engine that moves a shard's documents to the target, and the
 //! ports (small traits) that adapters implement: the work-item store (DynamoDB, in memory), the
 //! target cluster (OpenSearch `_bulk`), the snapshot's blobs and the failed-documents report.
+//!
+//! Depends on the snapshot reader and the ASL interpreter only: no AWS SDK, no HTTP client, no
+//! processes (`tests/dependency_direction.rs` checks it).
 
 pub mod control;
 pub mod lease;

@@ -1,6 +1,8 @@
 //! The control plane as Lambda functions: one thin binary per handler (`src/bin/`), all built
 //! from this wiring. Each function takes an API Gateway HTTP API event (v2) or a plain JSON
 //! payload (`aws lambda invoke`, the console's test event, Step Functions, EventBridge).
+//!
+//! Configuration and wiring only: the domain's handlers with the AWS and OpenSearch adapters.
 
 mod config;
 mod event;

@@ -1,6 +1,9 @@
 //! The target cluster adapter: [`OpenSearchTarget`] implements [`backfill_core::Target`] over
 //! pooled HTTP/1.1 connections to an OpenSearch (or Elasticsearch) cluster.
 //!
+//! Depends on the domain (the `Target` port) and on HTTP, TLS, SigV4 and Secrets Manager crates;
+//! only the binaries and the local backend depend on it.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use backfill_core::{outgoing::BulkDoc, Target};

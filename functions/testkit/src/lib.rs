@@ -4,6 +4,8 @@
 //! (`__uuid.partN`), compressed metadata (`DFL\0`, `ZSTD\0`), virtual `v__` files,
 //! incremental snapshots.
 //!
+//! Test-only: depends on the snapshot reader (its formats); no production crate depends on it.
+//!
 //! ```no_run
 //! use snapshot_testkit::{MetadataCompression, RepoBuilder, WriteOptions};
 //! # fn main() -> Result<(), snapshot_testkit::Error> {

@@ -2,6 +2,8 @@
 //! through leases. A library so that the `backfill` CLI can run the same worker as
 //! `backfill worker` (the local fleet's processes) without a second program to keep in step.
 //!
+//! Configuration and wiring only: the domain's engine with the AWS and OpenSearch adapters.
+//!
 //! Exit codes: 0 no work left, the backfill is not running, or stopped by SIGTERM/SIGINT
 //! after checkpointing and releasing its item; 1 an error it could not work around (e.g. the
 //! store unreachable for a minute); 2 bad configuration; 3 the backfill does not exist.
