@@ -4,6 +4,8 @@
 //! `pause`, `start`, `status --watch`, `clusters cat-indices` and `stop` to the refused restart;
 //! then every live document of the snapshot is looked up in the target, by `_id`, `_routing`
 //! and `_source`, and nothing else is there.
+//!
+//! (Over 600 lines: one sequence, step after step, as the demo runs it.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};

@@ -4,6 +4,8 @@
 //! service (ECS), the stop workflow (Step Functions) and the progress metrics (CloudWatch) in
 //! moto. Each binary runs as its own process, configured by environment as on AWS, and serves
 //! several invocations (warm starts) in an order that walks a backfill through its life.
+//!
+//! (Over 600 lines: one walk of a backfill through every function, in order, on one harness.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -23,6 +23,9 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! (Over 600 lines: the Runtime API's routes, the child process's life and their tests' helpers
+//! are one protocol; its unit tests are in `lambda_runtime/tests.rs`.)
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
