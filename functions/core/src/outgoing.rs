@@ -51,10 +51,10 @@ pub fn prepare_source(stored: &[u8]) -> Result<(Vec<u8>, bool), SourceProblem> {
             }
         }
         _ if stored.starts_with(b":)\n") => {
-            let node = snapshot::repo::smile::decode(stored)
+            let value = snapshot::smile_to_json(stored)
                 .map_err(|e| SourceProblem::BadSmile(e.to_string()))?;
-            let json = serde_json::to_vec(&node.to_json())
-                .map_err(|e| SourceProblem::BadSmile(e.to_string()))?;
+            let json =
+                serde_json::to_vec(&value).map_err(|e| SourceProblem::BadSmile(e.to_string()))?;
             Ok((json, true))
         }
         Some(0xA0..=0xBF) | Some(0xD9) => Err(SourceProblem::UnsupportedContentType("CBOR")),

@@ -1,6 +1,7 @@
-//! The direction of dependencies, checked from `cargo metadata`: the domain crate and the
+//! The direction of dependencies, checked from `cargo tree`: the domain crate and the
 //! snapshot reader stay free of AWS, of the Lambda runtime, of the adapters and of the local
-//! machine's processes (`libc`), so that they can be tested and reused without any of them.
+//! machine's processes (`libc`), so that they can be tested and reused without any of them;
+//! and production crates use only the reader's public API (not its `internals` feature).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -68,4 +69,43 @@ fn the_check_sees_a_forbidden_dependency() {
     // The adapters do reach what the domain must not: the check can fail.
     assert!(reached("backfill-aws").keys().any(|n| forbidden(n)));
     assert_eq!(reached("backfill-local").get("libc"), Some(&1));
+}
+
+/// The features `snapshot` is built with for `root` (normal dependencies only).
+fn snapshot_features(root: &str) -> String {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "tree",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p} [{f}]",
+        ])
+        .args(["-p", root])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("snapshot v"))
+        .unwrap_or_else(|| panic!("{root} does not use the reader"))
+        .to_string()
+}
+
+#[test]
+fn production_crates_use_only_the_readers_public_api() {
+    // The reader's layers are public only with its `internals` feature (tests, testkit, fuzz).
+    for root in [
+        "backfill-worker",
+        "backfill-lambdas",
+        "backfill-cli",
+        "backfill-core",
+    ] {
+        let line = snapshot_features(root);
+        assert!(!line.contains("internals"), "{root}: {line}");
+    }
+    // The check can fail: the testkit asks for them.
+    assert!(snapshot_features("snapshot-testkit").contains("internals"));
 }

@@ -1,29 +1,40 @@
 //! A pure-Rust reader of Elasticsearch/OpenSearch snapshot repositories and the Lucene
 //! segments in them: from blobs to the live documents of every shard.
 //!
-//! Layers, each usable on its own:
-//! - [`blob`]: the storage port (list, read, ranged read) with a local-directory adapter;
-//! - [`repo`]: repository metadata (`index-N`, snapshot, index and shard metadata, SMILE);
-//! - [`lucene`]: commits, segments, compound files, field infos, live docs, soft deletes and
+//! Layers (public with the `internals` feature; the API is what the root re-exports):
+//! - `blob`: the storage port (list, read, ranged read) with a local-directory adapter;
+//! - `repo`: repository metadata (`index-N`, snapshot, index and shard metadata, SMILE);
+//! - `lucene`: commits, segments, compound files, field infos, live docs, soft deletes and
 //!   stored fields of Lucene 6 to 10;
-//! - [`es`]: what ES stores in Lucene (`_id`, `_uid`, `_routing`, `_source`);
-//! - [`shard`]: the live documents of a shard as a resumable stream.
+//! - `es`: what ES stores in Lucene (`_id`, `_uid`, `_routing`, `_source`);
+//! - `shard`: the live documents of a shard as a resumable stream.
 //!
-//! No async runtime and no AWS dependency: an S3 adapter implements [`blob::BlobStore`].
+//! No async runtime and no AWS dependency: an S3 adapter implements [`BlobStore`].
 
-pub mod blob;
-pub mod error;
-pub mod es;
-pub mod lucene;
-pub mod repo;
-pub mod shard;
-pub mod zstd;
+/// The layers are the crate's own: its public API is what the root re-exports. The `internals`
+/// feature opens them, for the testkit, the format-level tests and the fuzz targets.
+macro_rules! layers {
+    ($($layer:ident),*) => {$(
+        #[cfg(feature = "internals")]
+        pub mod $layer;
+        #[cfg(not(feature = "internals"))]
+        #[allow(dead_code, unused_imports)] // parts only the testkit and tests use
+        mod $layer;
+    )*};
+}
+layers!(blob, error, es, lucene, repo, shard, zstd);
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
 pub use error::{Error, ErrorKind, Location, Result};
 pub use es::Document;
 pub use lucene::ReadOptions;
+pub use repo::smile::SmileError;
 pub use repo::{IndexMetadata, Repository, ShardSnapshot, Snapshot};
 pub use shard::{
     Position, ShardDocument, ShardDocumentRef, ShardEntryRef, ShardReader, ShardStats,
 };
+
+/// A SMILE document (a `_source` indexed as `application/smile`) as JSON.
+pub fn smile_to_json(bytes: &[u8]) -> std::result::Result<serde_json::Value, SmileError> {
+    repo::smile::decode(bytes).map(|node| node.to_json())
+}
