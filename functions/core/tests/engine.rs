@@ -588,6 +588,16 @@ async fn a_stop_abandons_requests_that_outlast_the_grace_and_still_releases_the_
     assert_eq!(first.docs + second.docs, want.len() as u64);
 }
 
+/// The answer of a future that needs no waiting (the memory store's calls).
+fn at_once<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the memory store answers at once"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_lost_its_lease_stops_at_its_next_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
@@ -602,27 +612,25 @@ async fn a_worker_that_lost_its_lease_stops_at_its_next_checkpoint() {
     let (tx, rx) = watch::channel(false);
     *s.target.after.lock().unwrap() = Some(Box::new(move |n| {
         if n == 3 {
-            let store = store.clone();
-            let flag = flag.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    let _ = tx.send(true);
-                });
-                let policy = LeasePolicy {
-                    initial: Duration::from_secs(60),
-                    max: Duration::from_secs(60),
-                    max_clock_skew: Duration::ZERO,
-                };
-                // Claim as if far in the future, when the first lease has expired.
-                let far = now_ms() + 3_600_000;
-                if let backfill_core::store::ClaimOutcome::Claimed(_) =
-                    store.claim("bf", "thief", far, &policy).await.unwrap()
-                {
-                    flag.store(1, Ordering::SeqCst);
-                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let _ = tx.send(true);
             });
+            let policy = LeasePolicy {
+                initial: Duration::from_secs(60),
+                max: Duration::from_secs(60),
+                max_clock_skew: Duration::ZERO,
+            };
+            // Claim as if far in the future, when the first lease has expired. Done before
+            // this request returns, not in a spawned task that a busy machine may run only
+            // after the worker has finished the item.
+            let far = now_ms() + 3_600_000;
+            if let backfill_core::store::ClaimOutcome::Claimed(_) =
+                at_once(store.claim("bf", "thief", far, &policy)).unwrap()
+            {
+                flag.store(1, Ordering::SeqCst);
+            }
         }
     }));
     let e = engine(&s, "w1", |c| {
