@@ -8,7 +8,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use backfill_core::model::ItemKey;
-use backfill_core::worker::{Rejection, RejectionSink, SnapshotSource};
+use backfill_core::worker::{failed_documents_report, Rejection, RejectionSink, SnapshotSource};
 use snapshot::{BlobError, BlobMeta, BlobStore};
 use tokio::runtime::Handle;
 
@@ -250,18 +250,8 @@ impl RejectionSink for S3Reports {
         item: &ItemKey,
         rejections: &[Rejection],
     ) -> Result<(), String> {
-        let mut body = Vec::new();
-        for r in rejections {
-            serde_json::to_writer(&mut body, r).map_err(|e| e.to_string())?;
-            body.push(b'\n');
-        }
-        let key = self.location.key(&format!(
-            "failed-documents/{backfill}/{}/{}/{}-{}.ndjson",
-            item.index,
-            item.shard,
-            backfill_core::lease::now_ms(),
-            self.worker
-        ));
+        let (key, body) = failed_documents_report(backfill, item, &self.worker, rejections);
+        let key = self.location.key(&key);
         self.client
             .put_object()
             .bucket(&self.location.bucket)

@@ -25,15 +25,7 @@ fn project(v: &Value) -> Vec<Value> {
 
 #[test]
 fn snapshot_docs_prints_the_expected_documents_of_every_shared_repository() {
-    let repos = [
-        "ES_5_6_Updates_Deletes",
-        "ES_6_8_Single",
-        "ES_6_8_Updates_Deletes_Native",
-        "ES_7_10_Single",
-        "ES_7_10_Updates_Deletes_w_Soft",
-        "ES_7_10_Updates_Deletes_wo_Soft",
-    ];
-    for repo in repos {
+    for repo in snapshot_testkit::FIXTURE_REPOSITORIES {
         let expected_text =
             std::fs::read_to_string(shared().join(format!("fixtures/expected/{repo}.ndjson")))
                 .unwrap();

@@ -8,14 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
 
-const REPOS: [&str; 6] = [
-    "ES_5_6_Updates_Deletes",
-    "ES_6_8_Single",
-    "ES_6_8_Updates_Deletes_Native",
-    "ES_7_10_Single",
-    "ES_7_10_Updates_Deletes_w_Soft",
-    "ES_7_10_Updates_Deletes_wo_Soft",
-];
+const REPOS: [&str; 6] = snapshot_testkit::FIXTURE_REPOSITORIES;
 
 fn key(v: &Value) -> (String, String, u64, String) {
     (

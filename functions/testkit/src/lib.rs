@@ -44,6 +44,16 @@ pub fn shared_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
+/// The repositories of `shared/fixtures/snapshots/`, written by real Elasticsearch 5.6, 6.8 and 7.10.
+pub const FIXTURE_REPOSITORIES: [&str; 6] = [
+    "ES_5_6_Updates_Deletes",
+    "ES_6_8_Single",
+    "ES_6_8_Updates_Deletes_Native",
+    "ES_7_10_Single",
+    "ES_7_10_Updates_Deletes_w_Soft",
+    "ES_7_10_Updates_Deletes_wo_Soft",
+];
+
 /// The shared repository `name` (`shared/fixtures/snapshots/<name>`), as a path string.
 pub fn fixture_repository(name: &str) -> String {
     shared_dir()

@@ -90,6 +90,29 @@ impl LocalReports {
     }
 }
 
+/// One failed-documents report: its key under the reports location
+/// (`failed-documents/<backfill>/<index>/<shard>/<time>-<worker>.ndjson`) and its NDJSON body,
+/// one line per document. Every sink writes this, so reports look the same wherever they are.
+pub fn failed_documents_report(
+    backfill: &str,
+    item: &ItemKey,
+    worker: &str,
+    rejections: &[Rejection],
+) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for r in rejections {
+        serde_json::to_writer(&mut body, r).expect("a rejection serialises");
+        body.push(b'\n');
+    }
+    let key = format!(
+        "failed-documents/{backfill}/{}/{}/{}-{worker}.ndjson",
+        item.index,
+        item.shard,
+        now_ms()
+    );
+    (key, body)
+}
+
 #[async_trait]
 impl RejectionSink for LocalReports {
     async fn write(
@@ -98,20 +121,12 @@ impl RejectionSink for LocalReports {
         item: &ItemKey,
         rejections: &[Rejection],
     ) -> Result<(), String> {
-        let dir = self
-            .dir
-            .join("failed-documents")
-            .join(backfill)
-            .join(&item.index)
-            .join(item.shard.to_string());
-        let mut body = Vec::new();
-        for r in rejections {
-            serde_json::to_writer(&mut body, r).map_err(|e| e.to_string())?;
-            body.push(b'\n');
-        }
-        let path = dir.join(format!("{}-{}.ndjson", now_ms(), self.worker));
+        let (key, body) = failed_documents_report(backfill, item, &self.worker, rejections);
+        let path = self.dir.join(key);
         let io = |e: std::io::Error| format!("writing {}: {e}", path.display());
-        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
         tokio::fs::write(&path, body).await.map_err(io)
     }
 }

@@ -44,14 +44,7 @@ const INDEXES: [&str; 6] = [
     "l9_os_zstd_no_dict",
 ];
 
-const REPOS: [&str; 6] = [
-    "ES_5_6_Updates_Deletes",
-    "ES_6_8_Single",
-    "ES_6_8_Updates_Deletes_Native",
-    "ES_7_10_Single",
-    "ES_7_10_Updates_Deletes_w_Soft",
-    "ES_7_10_Updates_Deletes_wo_Soft",
-];
+const REPOS: [&str; 6] = snapshot_testkit::FIXTURE_REPOSITORIES;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
