@@ -454,19 +454,31 @@ impl Target for OpenSearchTarget {
             )
             .await?;
         self.expect_success(&Method::POST, &path, &answer)?;
-        let v: serde_json::Value = serde_json::from_slice(&answer.body).map_err(|e| {
+        // `_source` as the node sent it, byte for byte: a `Value` would re-serialise it (and
+        // sort its keys).
+        #[derive(serde::Deserialize)]
+        struct Answer<'a> {
+            #[serde(borrow)]
+            docs: Vec<Doc<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Doc<'a> {
+            #[serde(default)]
+            found: bool,
+            #[serde(borrow, rename = "_source")]
+            source: Option<&'a serde_json::value::RawValue>,
+        }
+        let a: Answer = serde_json::from_slice(&answer.body).map_err(|e| {
             TargetError::Protocol(format!(
-                "_mget answer is not JSON ({e}): {}",
+                "_mget answer is not what _mget returns ({e}): {}",
                 snippet(&answer.body)
             ))
         })?;
-        let d = &v["docs"][0];
-        if d["found"].as_bool() != Some(true) {
-            return Ok(None);
-        }
-        Ok(Some(
-            serde_json::to_vec(&d["_source"]).expect("a JSON value always serialises"),
-        ))
+        Ok(a.docs
+            .first()
+            .filter(|d| d.found)
+            .and_then(|d| d.source)
+            .map(|raw| raw.get().as_bytes().to_vec()))
     }
 }
 

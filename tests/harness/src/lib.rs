@@ -22,6 +22,7 @@ mod ecs;
 mod error;
 mod http;
 mod lambda_runtime;
+mod opensearch;
 mod process;
 mod servers;
 
@@ -32,6 +33,7 @@ pub use ecs::ecs_worker_service;
 pub use error::HarnessError;
 pub use http::{http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
+pub use opensearch::{Flavour, OpenSearch};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 
 /// Environment variable that moves the install folder (a relative path is taken from the

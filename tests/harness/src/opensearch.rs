@@ -1,0 +1,118 @@
+//! A real OpenSearch node (Maven Central artifacts, one JVM) as a test target: the launcher in
+//! `tests/opensearch/` is built into `.cache/opensearch/` on first use (`build.sh`, keyed by the
+//! content of its pom and source), then started on a port the OS picks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::error::HarnessError;
+use crate::http::request_with_timeout;
+use crate::process::ServerProcess;
+use crate::workspace_root;
+
+/// A flavour of the real target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// OpenSearch 2.19.6 (Lucene 9.12) on the default Java 17.
+    V2_19,
+}
+
+impl Flavour {
+    fn name(self) -> &'static str {
+        match self {
+            Flavour::V2_19 => "2.19",
+        }
+    }
+}
+
+/// One node, stopped (its process group killed) when dropped.
+pub struct OpenSearch {
+    /// `http://127.0.0.1:<port>`
+    pub endpoint: String,
+    /// `version.number` as the node reports it, e.g. "2.19.6".
+    pub version: String,
+    /// The folder `fs` snapshot repositories may use (`path.repo`).
+    pub repo_dir: PathBuf,
+    _home: tempfile::TempDir,
+    process: ServerProcess,
+}
+
+impl OpenSearch {
+    /// Start-up is about 15 s on two cores; the first build fetches the jars.
+    pub const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+    pub fn start(flavour: Flavour) -> Result<Self, HarnessError> {
+        let built = build(flavour)?;
+        let classpath = std::fs::read_to_string(built.join("classpath"))
+            .map_err(|e| HarnessError::io(format!("reading {}/classpath", built.display()), e))?;
+        let home = tempfile::Builder::new()
+            .prefix("opensearch-node-")
+            .tempdir()
+            .map_err(|e| HarnessError::io("creating the node's home", e))?;
+        let repo_dir = home.path().join("repo");
+        let mut cmd = Command::new("java");
+        cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-cp"])
+            .arg(classpath.trim())
+            .arg("OpenSearchNode")
+            .arg(home.path().join("home"))
+            .arg(&repo_dir);
+        let mut process = ServerProcess::spawn("opensearch", cmd)?;
+        let log = process.log_path().to_path_buf();
+        let (endpoint, version) = process.wait_ready(Self::START_TIMEOUT, || {
+            let text = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
+            let (url, version) = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find_map(|m| {
+                    Some((
+                        m.get("url")?.as_str()?.to_string(),
+                        m.get("version")?.as_str()?.to_string(),
+                    ))
+                })
+                .ok_or("no {\"url\": …} line in its output yet")?;
+            let r = request_with_timeout(&url, "GET", "/", &[], b"", Duration::from_secs(5))
+                .map_err(|e| e.to_string())?;
+            match r.status {
+                200 => Ok((url, version)),
+                status => Err(format!("GET / answered {status}: {}", r.text())),
+            }
+        })?;
+        Ok(OpenSearch {
+            endpoint,
+            version,
+            repo_dir,
+            _home: home,
+            process,
+        })
+    }
+
+    /// The node's process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Its stdout and stderr (removed on drop unless a test is failing).
+    pub fn log_path(&self) -> &Path {
+        self.process.log_path()
+    }
+}
+
+/// `bash tests/opensearch/build.sh <flavour>`: the folder holding `classpath`.
+fn build(flavour: Flavour) -> Result<PathBuf, HarnessError> {
+    let script = workspace_root().join("tests/opensearch/build.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(flavour.name())
+        .output()
+        .map_err(|e| HarnessError::io(format!("running {}", script.display()), e))?;
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return Err(HarnessError::NotInstalled {
+            what: "the OpenSearch launcher (needs java, javac and mvn with Maven Central)",
+            path: script,
+        });
+    }
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(PathBuf::from(dir))
+}

@@ -1,0 +1,86 @@
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+
+import org.opensearch.common.settings.Settings;
+import org.opensearch.env.Environment;
+import org.opensearch.http.HttpServerTransport;
+import org.opensearch.node.InternalSettingsPreparer;
+import org.opensearch.node.Node;
+import org.opensearch.plugins.Plugin;
+
+/**
+ * A real single-node OpenSearch 2.x in this JVM, for tests: HTTP on a port the OS picks on
+ * 127.0.0.1, `path.repo` set for `fs` snapshot repositories, no security plugin. Prints one line
+ * {"url": "http://127.0.0.1:<port>", "version": "<version>"} once it listens and new indices get
+ * no replicas (so a one-node target is green); runs until it is signalled (the harness kills its
+ * process group, and it dies with its parent).
+ *
+ * Usage: OpenSearchNode <home> <repo dir>
+ */
+public final class OpenSearchNode {
+    /** Node's constructor with classpath plugins is protected. */
+    static final class TestNode extends Node {
+        TestNode(Environment env, List<Class<? extends Plugin>> plugins) {
+            super(env, plugins, true);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path home = Paths.get(args[0]).toAbsolutePath();
+        Path repo = Paths.get(args[1]).toAbsolutePath();
+        Files.createDirectories(home.resolve("config"));
+        Files.createDirectories(repo);
+        Settings settings = Settings.builder()
+            .put("cluster.name", "backfill-target")
+            .put("node.name", "target-0")
+            .put("path.home", home.toString())
+            .put("path.data", home.resolve("data").toString())
+            .put("path.logs", home.resolve("logs").toString())
+            .put("path.repo", repo.toString())
+            .put("discovery.type", "single-node")
+            .put("network.host", "127.0.0.1")
+            .put("http.port", "0")
+            .put("transport.port", "0")
+            .put("http.max_content_length", "200mb")
+            .put("cluster.routing.allocation.disk.threshold_enabled", false)
+            .put("action.auto_create_index", true)
+            .build();
+        Environment env = InternalSettingsPreparer.prepareEnvironment(
+            settings, Map.of(), home.resolve("config"), () -> "target-0");
+        Node node = new TestNode(env, List.of(
+            org.opensearch.transport.Netty4Plugin.class,
+            org.opensearch.analysis.common.CommonAnalysisPlugin.class));
+        node.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                node.close();
+            } catch (Exception e) {
+                // Stopping anyway.
+            }
+        }));
+        HttpServerTransport http = node.injector().getInstance(HttpServerTransport.class);
+        String url = "http://127.0.0.1:" + http.boundAddress().publishAddress().getPort();
+        // Over HTTP, as a user would: one code path for 2.x and 3.x.
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create(url + "/_cluster/settings"))
+                .header("content-type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(
+                    "{\"persistent\":{\"cluster.default_number_of_replicas\":0}}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("setting no replicas: " + r.statusCode() + " " + r.body());
+        }
+        System.out.println("{\"url\": \"" + url + "\", \"version\": \""
+            + org.opensearch.Version.CURRENT + "\"}");
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+}
