@@ -56,6 +56,7 @@ destroy: ## Delete the stack (the table and the artifacts bucket are retained)
 harness: ## Install the local servers the tests start (DynamoDB Local, moto, osmem-server; pinned) into .cache/harness, and build the real OpenSearch node's launcher
 	bash tests/harness/install.sh
 	bash tests/opensearch/build.sh 2.19 >/dev/null
+	bash tests/opensearch/build.sh 3.9 >/dev/null
 
 bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE limit
 	bash tests/bench/read_bench.sh

@@ -1,5 +1,5 @@
-//! The target adapter against a real OpenSearch 2.19 node (Maven Central artifacts, one JVM,
-//! started by the harness): what the emulator answers, the real node answers too.
+//! The target adapter against real OpenSearch nodes, 2.19 and 3.9 (Maven Central artifacts, one
+//! JVM each, started by the harness): what the emulator answers, the real nodes answer too.
 
 use backfill_core::outgoing::BulkDoc;
 use backfill_core::Target;
@@ -8,14 +8,23 @@ use backfill_opensearch::{OpenSearchTarget, TargetConfig};
 use serde_json::json;
 
 #[tokio::test]
-async fn bulk_with_routing_into_a_real_node_then_count_and_get() {
-    let node = OpenSearch::start(Flavour::V2_19).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(node.version, "2.19.6");
+async fn bulk_with_routing_into_opensearch_2_19_then_count_and_get() {
+    bulk_count_and_get(Flavour::V2_19, "2.19.6").await;
+}
+
+#[tokio::test]
+async fn bulk_with_routing_into_opensearch_3_9_then_count_and_get() {
+    bulk_count_and_get(Flavour::V3_9, "3.9.0").await;
+}
+
+async fn bulk_count_and_get(flavour: Flavour, version: &str) {
+    let node = OpenSearch::start(flavour).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(node.version, version);
     let target = OpenSearchTarget::new(TargetConfig::new(node.endpoint.clone())).unwrap();
     let info = target.info().await.unwrap();
     assert_eq!(
         (info.distribution.as_str(), info.version.as_str()),
-        ("opensearch", "2.19.6")
+        ("opensearch", version)
     );
 
     assert!(!target.index_exists("posts").await.unwrap());

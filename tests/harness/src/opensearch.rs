@@ -16,12 +16,16 @@ use crate::workspace_root;
 pub enum Flavour {
     /// OpenSearch 2.19.6 (Lucene 9.12) on the default Java 17.
     V2_19,
+    /// OpenSearch 3.9.0 (Lucene 10.5) on Temurin 25 (`JAVA25_HOME`, by default
+    /// `/usr/lib/jvm/temurin-25-jdk-amd64`).
+    V3_9,
 }
 
 impl Flavour {
     fn name(self) -> &'static str {
         match self {
             Flavour::V2_19 => "2.19",
+            Flavour::V3_9 => "3.9",
         }
     }
 }
@@ -44,16 +48,25 @@ impl OpenSearch {
 
     pub fn start(flavour: Flavour) -> Result<Self, HarnessError> {
         let built = build(flavour)?;
-        let classpath = std::fs::read_to_string(built.join("classpath"))
-            .map_err(|e| HarnessError::io(format!("reading {}/classpath", built.display()), e))?;
+        let read = |name: &str| {
+            std::fs::read_to_string(built.join(name))
+                .map(|s| s.trim().to_string())
+                .map_err(|e| HarnessError::io(format!("reading {}/{name}", built.display()), e))
+        };
+        let (classpath, java) = (read("classpath")?, read("java")?);
         let home = tempfile::Builder::new()
             .prefix("opensearch-node-")
             .tempdir()
             .map_err(|e| HarnessError::io("creating the node's home", e))?;
         let repo_dir = home.path().join("repo");
-        let mut cmd = Command::new("java");
-        cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-cp"])
-            .arg(classpath.trim())
+        let mut cmd = Command::new(java);
+        cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"]);
+        if flavour == Flavour::V3_9 {
+            // Lucene 10 and OpenSearch 3 call native code (memory mapping, vectors).
+            cmd.arg("--enable-native-access=ALL-UNNAMED");
+        }
+        cmd.arg("-cp")
+            .arg(classpath)
             .arg("OpenSearchNode")
             .arg(home.path().join("home"))
             .arg(&repo_dir);

@@ -1,3 +1,4 @@
+import java.lang.reflect.Constructor;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -5,6 +6,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -13,23 +15,56 @@ import org.opensearch.env.Environment;
 import org.opensearch.http.HttpServerTransport;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
-import org.opensearch.plugins.Plugin;
+import org.opensearch.Version;
 
 /**
- * A real single-node OpenSearch 2.x in this JVM, for tests: HTTP on a port the OS picks on
+ * A real single-node OpenSearch (2.x or 3.x) in this JVM, for tests: HTTP on a port the OS picks on
  * 127.0.0.1, `path.repo` set for `fs` snapshot repositories, no security plugin. Prints one line
  * {"url": "http://127.0.0.1:<port>", "version": "<version>"} once it listens and new indices get
  * no replicas (so a one-node target is green); runs until it is signalled (the harness kills its
  * process group, and it dies with its parent).
  *
+ * One source for both majors, by reflection where their APIs differ: the node's constructor with
+ * classpath plugins is protected and takes plugin classes in 2.x but `PluginInfo`s in 3.x, and
+ * the plugin classes were renamed (`Netty4Plugin` → `Netty4ModulePlugin`, `CommonAnalysisPlugin`
+ * → `CommonAnalysisModulePlugin`).
+ *
  * Usage: OpenSearchNode <home> <repo dir>
  */
 public final class OpenSearchNode {
-    /** Node's constructor with classpath plugins is protected. */
-    static final class TestNode extends Node {
-        TestNode(Environment env, List<Class<? extends Plugin>> plugins) {
-            super(env, plugins, true);
+    static Class<?> firstClass(String... names) throws ClassNotFoundException {
+        for (String name : names) {
+            try {
+                return Class.forName(name);
+            } catch (ClassNotFoundException e) {
+                // The other major's name.
+            }
         }
+        throw new ClassNotFoundException(String.join(" or ", names));
+    }
+
+    /** A 3.x `PluginInfo` for a plugin class on the class path. */
+    static Object pluginInfo(Class<?> plugin) throws Exception {
+        return Class.forName("org.opensearch.plugins.PluginInfo")
+            .getConstructor(String.class, String.class, String.class, Version.class, String.class,
+                String.class, List.class, boolean.class)
+            .newInstance(plugin.getSimpleName(), "on the class path", Version.CURRENT.toString(),
+                Version.CURRENT, System.getProperty("java.specification.version"), plugin.getName(),
+                List.of(), false);
+    }
+
+    static Node newNode(Environment env) throws Exception {
+        Class<?> netty = firstClass("org.opensearch.transport.Netty4ModulePlugin",
+            "org.opensearch.transport.Netty4Plugin");
+        Class<?> analysis = firstClass("org.opensearch.analysis.common.CommonAnalysisModulePlugin",
+            "org.opensearch.analysis.common.CommonAnalysisPlugin");
+        Constructor<Node> c = Node.class.getDeclaredConstructor(Environment.class, Collection.class, boolean.class);
+        c.setAccessible(true);
+        boolean infos = c.getGenericParameterTypes()[1].getTypeName().contains("PluginInfo");
+        Collection<Object> plugins = infos
+            ? List.of(pluginInfo(netty), pluginInfo(analysis))
+            : List.of(netty, analysis);
+        return c.newInstance(env, plugins, true);
     }
 
     public static void main(String[] args) throws Exception {
@@ -54,9 +89,7 @@ public final class OpenSearchNode {
             .build();
         Environment env = InternalSettingsPreparer.prepareEnvironment(
             settings, Map.of(), home.resolve("config"), () -> "target-0");
-        Node node = new TestNode(env, List.of(
-            org.opensearch.transport.Netty4Plugin.class,
-            org.opensearch.analysis.common.CommonAnalysisPlugin.class));
+        Node node = newNode(env);
         node.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -79,7 +112,7 @@ public final class OpenSearchNode {
             throw new IllegalStateException("setting no replicas: " + r.statusCode() + " " + r.body());
         }
         System.out.println("{\"url\": \"" + url + "\", \"version\": \""
-            + org.opensearch.Version.CURRENT + "\"}");
+            + Version.CURRENT + "\"}");
         System.out.flush();
         Thread.currentThread().join();
     }
