@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: a whole backfill on this machine, no AWS account. Starts DynamoDB Local, moto
-# (S3, CloudWatch) and osmem-server (the target), writes a sample snapshot (3 indices, 4 shards,
+# (S3, CloudWatch) and a real OpenSearch 2.19 node (the target, one JVM), writes a sample snapshot (3 indices, 4 shards,
 # 112,067 documents from Lucene 8, 9 and 10 segments) into emulated S3, and drives the backfill with
 # the `backfill` CLI exactly as a user would. Stops everything it started, also on failure.
 set -euo pipefail
@@ -43,12 +43,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "Starting emulated AWS (DynamoDB Local, moto) and the target cluster (osmem-server)"
+step "Starting emulated AWS (DynamoDB Local, moto) and the target cluster (a real OpenSearch 2.19 node)"
 mkfifo "$WORK/hold"
-"$BIN/harness-servers" dynamodb moto osmem <"$WORK/hold" >"$WORK/servers.jsonl" 2>"$WORK/servers.log" &
+"$BIN/harness-servers" dynamodb moto opensearch-2.19 <"$WORK/hold" >"$WORK/servers.jsonl" 2>"$WORK/servers.log" &
 SERVERS_PID=$!
 exec 3>"$WORK/hold"
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1800); do
   grep -q '"ready":true' "$WORK/servers.jsonl" 2>/dev/null && break
   kill -0 "$SERVERS_PID" 2>/dev/null || { cat "$WORK/servers.log" >&2; exit 1; }
   sleep 0.1
@@ -57,8 +57,13 @@ endpoint() { python3 -c 'import json,sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
     if d.get("server") == sys.argv[2]: print(d["endpoint"])' "$WORK/servers.jsonl" "$1"; }
-DYNAMODB="$(endpoint dynamodb)"; MOTO="$(endpoint moto)"; TARGET="$(endpoint osmem)"
+DYNAMODB="$(endpoint dynamodb)"; MOTO="$(endpoint moto)"; TARGET="$(endpoint opensearch-2.19)"
+TARGET_VERSION="$(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d.get("server") == "opensearch-2.19": print(d["version"])' "$WORK/servers.jsonl")"
 echo "DynamoDB Local $DYNAMODB, moto $MOTO, target $TARGET"
+echo "target: OpenSearch $TARGET_VERSION"
 
 step "Writing the sample snapshot (Lucene 8.8, 9.8 and 10.5 segments in an Elasticsearch 7.10 repository)"
 "$BIN/make-repo" --out "$WORK/repository" --snapshot demo-snapshot \

@@ -1,14 +1,15 @@
 //! Starts the local servers and keeps them until standard input closes (or Ctrl-C): for trying
 //! things by hand, and for the test that kills a process holding servers.
 //!
-//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [osmem]
+//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [osmem] [opensearch-2.19] [opensearch-3.9]
 //!
-//! Prints one JSON line per server, `{"server":"moto","endpoint":"http://127.0.0.1:…","pid":…,"log":…}`,
-//! then `{"ready":true}`. With no arguments it starts all three.
+//! Prints one JSON line per server, `{"server":"moto","endpoint":"http://127.0.0.1:…","pid":…,"log":…}`
+//! (a real OpenSearch node adds its `"version"`), then `{"ready":true}`. With no arguments it starts
+//! DynamoDB Local, moto and osmem-server.
 
 use std::io::Read;
 
-use backfill_harness::{DynamoDbLocal, HarnessError, Moto, Osmem};
+use backfill_harness::{DynamoDbLocal, Flavour, HarnessError, Moto, OpenSearch, Osmem};
 
 fn main() {
     if let Err(e) = run() {
@@ -25,6 +26,7 @@ fn run() -> Result<(), HarnessError> {
     // Held until the end of main; the servers die with this process in any case.
     let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
     for name in &wanted {
+        let mut version = None;
         let (endpoint, pid, log) = match name.as_str() {
             "dynamodb" => {
                 let s = DynamoDbLocal::start()?;
@@ -44,15 +46,29 @@ fn run() -> Result<(), HarnessError> {
                 held.push(Box::new(s));
                 info
             }
+            "opensearch-2.19" | "opensearch-3.9" => {
+                let flavour = if name.ends_with("2.19") {
+                    Flavour::V2_19
+                } else {
+                    Flavour::V3_9
+                };
+                let s = OpenSearch::start(flavour)?;
+                version = Some(s.version.clone());
+                let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
+                held.push(Box::new(s));
+                info
+            }
             other => {
-                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, osmem)");
+                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, osmem, opensearch-2.19, opensearch-3.9)");
                 std::process::exit(2);
             }
         };
-        println!(
-            "{}",
-            serde_json::json!({"server": name, "endpoint": endpoint, "pid": pid, "log": log})
-        );
+        let mut line =
+            serde_json::json!({"server": name, "endpoint": endpoint, "pid": pid, "log": log});
+        if let Some(v) = version {
+            line["version"] = v.into();
+        }
+        println!("{line}");
     }
     println!("{}", serde_json::json!({"ready": true}));
     // Blocks until stdin is closed; read errors end the wait too.
