@@ -1,27 +1,57 @@
-//! Against real servers of the local harness (`make harness`): osmem-server, an OpenSearch-API
-//! server, and moto's Secrets Manager. As elsewhere in the workspace these are not skipped when
-//! the harness is missing: they fail saying to run `make harness`.
+//! Against real servers of the local harness (`make harness`): osmem-server (an OpenSearch-API
+//! emulator), real OpenSearch 2.19.6 and 3.9.0 nodes (one JVM each), and moto's Secrets Manager.
+//! As elsewhere in the workspace these are not skipped when the harness is missing: they fail
+//! saying to run `make harness`.
 
 use std::time::Duration;
 
 use backfill_core::outgoing::BulkDoc;
 use backfill_core::Target;
-use backfill_harness::{http_request, sdk_config, Moto, Osmem};
+use backfill_harness::{http_request, sdk_config, Flavour, Moto, OpenSearch, Osmem};
 use backfill_opensearch::{
-    basic_auth_from_secret, Auth, OpenSearchTarget, TargetConfig, TargetConfigError,
+    basic_auth_from_secret, Auth, OpenSearchTarget, ServerInfo, TargetConfig, TargetConfigError,
 };
 use serde_json::json;
 
 #[tokio::test]
-async fn bulk_with_routing_into_osmem_then_refresh_and_count() {
+async fn bulk_with_routing_into_osmem_then_count_and_get() {
     let osmem = Osmem::start().unwrap_or_else(|e| panic!("{e}"));
-    let mut cfg = TargetConfig::new(osmem.endpoint.clone());
+    let info = routed_posts(&osmem.endpoint).await;
+    assert_eq!(info.distribution, "opensearch");
+}
+
+#[tokio::test]
+async fn bulk_with_routing_into_opensearch_2_19_then_count_and_get() {
+    let node = OpenSearch::start(Flavour::V2_19).unwrap_or_else(|e| panic!("{e}"));
+    let info = routed_posts(&node.endpoint).await;
+    assert_eq!(
+        (node.version.as_str(), info.version.as_str()),
+        ("2.19.6", "2.19.6")
+    );
+    assert_green(&node.endpoint, "posts");
+}
+
+#[tokio::test]
+async fn bulk_with_routing_into_opensearch_3_9_then_count_and_get() {
+    let node = OpenSearch::start(Flavour::V3_9).unwrap_or_else(|e| panic!("{e}"));
+    let info = routed_posts(&node.endpoint).await;
+    assert_eq!(
+        (node.version.as_str(), info.version.as_str()),
+        ("3.9.0", "3.9.0")
+    );
+    assert_green(&node.endpoint, "posts");
+}
+
+/// Through the adapter (gzip on): creates `posts` with 2 shards (twice: the second is a no-op),
+/// sends 3 routed documents, and checks them on the server: the count, each found with its
+/// routing, and `_source` read back byte for byte (a real node caught the adapter re-serialising
+/// it, with sorted keys). Returns what `GET /` said.
+async fn routed_posts(endpoint: &str) -> ServerInfo {
+    let mut cfg = TargetConfig::new(endpoint);
     cfg.gzip = true;
     cfg.request_timeout = Duration::from_secs(10);
     let target = OpenSearchTarget::new(cfg).unwrap();
-
     let info = target.info().await.unwrap();
-    assert_eq!(info.distribution, "opensearch");
 
     assert!(!target.index_exists("posts").await.unwrap());
     let mapping = json!({"settings": {"number_of_shards": 2}, "mappings": {"properties": {"title": {"type": "text"}}}});
@@ -34,7 +64,7 @@ async fn bulk_with_routing_into_osmem_then_refresh_and_count() {
             index: "posts".into(),
             id: format!("doc-{i}"),
             routing: Some(format!("user{i}")),
-            source: format!("{{\"title\":\"post {i}\"}}").into_bytes(),
+            source: format!("{{\"title\":\"post {i}\",\"n\":{i}}}").into_bytes(),
             ..BulkDoc::default()
         })
         .collect();
@@ -42,20 +72,39 @@ async fn bulk_with_routing_into_osmem_then_refresh_and_count() {
     let results = target.bulk(&batch).await.unwrap();
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
 
-    let refresh = http_request(&osmem.endpoint, "POST", "/posts/_refresh", &[], b"").unwrap();
+    let refresh = http_request(endpoint, "POST", "/posts/_refresh", &[], b"").unwrap();
     assert_eq!(refresh.status, 200, "{}", refresh.text());
-    let count = http_request(&osmem.endpoint, "GET", "/posts/_count", &[], b"").unwrap();
+    let count = http_request(endpoint, "GET", "/posts/_count", &[], b"").unwrap();
     assert_eq!(count.json().unwrap()["count"], 3, "{}", count.text());
-    // Routed as sent: found with its routing.
-    let get = http_request(
-        &osmem.endpoint,
-        "GET",
-        "/posts/_doc/doc-1?routing=user1",
-        &[],
-        b"",
-    )
-    .unwrap();
-    assert_eq!(get.json().unwrap()["_routing"], "user1", "{}", get.text());
+    for d in &docs {
+        let routing = d.routing.as_deref().unwrap();
+        let get = http_request(
+            endpoint,
+            "GET",
+            &format!("/posts/_doc/{}?routing={routing}", d.id),
+            &[],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(get.json().unwrap()["_routing"], routing, "{}", get.text());
+        let source = target
+            .get_source("posts", &d.id, Some(routing))
+            .await
+            .unwrap();
+        assert_eq!(source.as_deref(), Some(d.source.as_slice()), "{}", d.id);
+    }
+    info
+}
+
+fn assert_green(endpoint: &str, index: &str) {
+    let path = format!("/_cluster/health/{index}");
+    let health = http_request(endpoint, "GET", &path, &[], b"").unwrap();
+    assert_eq!(
+        health.json().unwrap()["status"],
+        "green",
+        "{}",
+        health.text()
+    );
 }
 
 #[tokio::test]
