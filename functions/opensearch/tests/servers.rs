@@ -22,22 +22,20 @@ async fn bulk_with_routing_into_osmem_then_count_and_get() {
 
 #[tokio::test]
 async fn bulk_with_routing_into_opensearch_2_19_then_count_and_get() {
-    let node = OpenSearch::start(Flavour::V2_19).unwrap_or_else(|e| panic!("{e}"));
-    let info = routed_posts(&node.endpoint).await;
-    assert_eq!(
-        (node.version.as_str(), info.version.as_str()),
-        ("2.19.6", "2.19.6")
-    );
-    assert_green(&node.endpoint, "posts");
+    real_node(Flavour::V2_19, "2.19.6").await;
 }
 
 #[tokio::test]
 async fn bulk_with_routing_into_opensearch_3_9_then_count_and_get() {
-    let node = OpenSearch::start(Flavour::V3_9).unwrap_or_else(|e| panic!("{e}"));
+    real_node(Flavour::V3_9, "3.9.0").await;
+}
+
+async fn real_node(flavour: Flavour, version: &str) {
+    let node = OpenSearch::start(flavour).unwrap_or_else(|e| panic!("{e}"));
     let info = routed_posts(&node.endpoint).await;
     assert_eq!(
         (node.version.as_str(), info.version.as_str()),
-        ("3.9.0", "3.9.0")
+        (version, version)
     );
     assert_green(&node.endpoint, "posts");
 }
