@@ -43,9 +43,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "Starting emulated AWS (DynamoDB Local, moto) and the target cluster (a real OpenSearch 2.19 node)"
+# The target: opensearch-2.19 (default), opensearch-3.9, or osmem (the emulator).
+TARGET_SERVER="${BACKFILL_DEMO_TARGET:-opensearch-2.19}"
+step "Starting emulated AWS (DynamoDB Local, moto) and the target cluster ($TARGET_SERVER)"
 mkfifo "$WORK/hold"
-"$BIN/harness-servers" dynamodb moto opensearch-2.19 <"$WORK/hold" >"$WORK/servers.jsonl" 2>"$WORK/servers.log" &
+"$BIN/harness-servers" dynamodb moto "$TARGET_SERVER" <"$WORK/hold" >"$WORK/servers.jsonl" 2>"$WORK/servers.log" &
 SERVERS_PID=$!
 exec 3>"$WORK/hold"
 for _ in $(seq 1 1800); do
@@ -57,13 +59,14 @@ endpoint() { python3 -c 'import json,sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
     if d.get("server") == sys.argv[2]: print(d["endpoint"])' "$WORK/servers.jsonl" "$1"; }
-DYNAMODB="$(endpoint dynamodb)"; MOTO="$(endpoint moto)"; TARGET="$(endpoint opensearch-2.19)"
-TARGET_VERSION="$(python3 -c 'import json,sys
+DYNAMODB="$(endpoint dynamodb)"; MOTO="$(endpoint moto)"; TARGET="$(endpoint "$TARGET_SERVER")"
+echo "DynamoDB Local $DYNAMODB, moto $MOTO, target $TARGET"
+python3 -c 'import json,sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    if d.get("server") == "opensearch-2.19": print(d["version"])' "$WORK/servers.jsonl")"
-echo "DynamoDB Local $DYNAMODB, moto $MOTO, target $TARGET"
-echo "target: OpenSearch $TARGET_VERSION"
+    if d.get("server") == sys.argv[2]:
+        print("target: " + ("OpenSearch " + d["version"] if "version" in d else "osmem-server (emulator)"))' \
+  "$WORK/servers.jsonl" "$TARGET_SERVER"
 
 step "Writing the sample snapshot (Lucene 8.8, 9.8 and 10.5 segments in an Elasticsearch 7.10 repository)"
 "$BIN/make-repo" --out "$WORK/repository" --snapshot demo-snapshot \
