@@ -4,7 +4,7 @@
 use super::api::*;
 use super::{fleet_line, Control};
 use crate::lease::now_ms;
-use crate::model::BackfillState;
+use crate::model::{BackfillRecord, BackfillState};
 use crate::store::{StateChange, StoreError};
 
 /// Where a backfill's archive goes, relative to the archive location: the seed's file name
@@ -117,23 +117,8 @@ impl Control {
     pub async fn archive_state(&self, req: BackfillRef) -> Result<ArchiveReport, ControlError> {
         let id = self.id(&req.backfill_id)?;
         let record = self.record(&id).await?;
-        match (record.state, &record.archive_uri) {
-            // A retried task, or a second workflow after the first finished: the archive that
-            // the stopped record names is the one that holds the working state.
-            (BackfillState::Stopped, Some(uri)) => {
-                return Ok(ArchiveReport {
-                    backfill_id: id,
-                    archive_uri: uri.clone(),
-                    items: 0,
-                })
-            }
-            (BackfillState::Stopping, _) => {}
-            (other, _) => {
-                return Err(ControlError::Conflict(format!(
-                    "backfill {id} is {}: its working state is archived only while it is stopping",
-                    other.as_str()
-                )))
-            }
+        if let Some(answer) = not_stopping(&id, &record) {
+            return answer;
         }
         let counters = self.store.counters(&id).await?;
         let items = self.store.items(&id).await?;
@@ -141,19 +126,8 @@ impl Control {
         // deleted items): what was read may then be partial, and the record names the
         // archive that holds everything. Finalize marks before it deletes, so a record still
         // stopping here means that nothing was deleted before the reads above.
-        let after = self.record(&id).await?;
-        if after.state != BackfillState::Stopping {
-            return match after.archive_uri {
-                Some(uri) if after.state == BackfillState::Stopped => Ok(ArchiveReport {
-                    backfill_id: id,
-                    archive_uri: uri,
-                    items: 0,
-                }),
-                _ => Err(ControlError::Conflict(format!(
-                    "backfill {id} became {} while its working state was read for the archive",
-                    after.state.as_str()
-                ))),
-            };
+        if let Some(answer) = not_stopping(&id, &self.record(&id).await?) {
+            return answer;
         }
         let now = now_ms();
         let doc = serde_json::json!({
@@ -216,6 +190,24 @@ impl Control {
             stop_execution: record.stop_execution,
             items_created: None,
         })
+    }
+}
+
+/// The archive task's answer for a backfill that is not stopping: a stopped one's recorded
+/// archive (a retried task, or a second workflow after the first finished: that archive holds
+/// the working state), else a conflict. `None` while it is stopping.
+fn not_stopping(id: &str, record: &BackfillRecord) -> Option<Result<ArchiveReport, ControlError>> {
+    match (record.state, &record.archive_uri) {
+        (BackfillState::Stopping, _) => None,
+        (BackfillState::Stopped, Some(uri)) => Some(Ok(ArchiveReport {
+            backfill_id: id.to_string(),
+            archive_uri: uri.clone(),
+            items: 0,
+        })),
+        (other, _) => Some(Err(ControlError::Conflict(format!(
+            "backfill {id} is {}: its working state is archived only while it is stopping",
+            other.as_str()
+        )))),
     }
 }
 
