@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use super::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -11,6 +10,7 @@ use backfill_core::model::{BackfillRecord, BackfillState, Counters, SnapshotRef,
 use backfill_core::store::StateChange;
 use backfill_core::StoreError;
 
+use super::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
 use super::{get_bool, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
 pub(crate) fn record_to_item(r: &BackfillRecord) -> Item {

@@ -4,10 +4,6 @@
 
 use std::collections::HashMap;
 
-use super::table::{
-    backfill_pk, item_sk, open_pk, COUNTERS_SK, META_SK, OPEN_INDEX_PARTITION_KEY,
-    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
-};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -19,6 +15,10 @@ use backfill_core::store::{Claim, Progress, StoreError};
 use backfill_core::transition::ITEMS_CREATABLE_IN;
 
 use super::backfills::item_to_record;
+use super::table::{
+    backfill_pk, item_sk, open_pk, COUNTERS_SK, META_SK, OPEN_INDEX_PARTITION_KEY,
+    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+};
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
 pub(super) fn item_to_work(item: &Item) -> Result<WorkItem, StoreError> {

@@ -2,11 +2,6 @@
 
 use std::collections::HashMap;
 
-use super::table::{
-    backfill_pk, bucket_pk, item_sk, FAILED_INDEX, FAILED_INDEX_PARTITION_KEY,
-    FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX, OPEN_INDEX_PARTITION_KEY,
-    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
-};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, Select, WriteRequest};
@@ -15,6 +10,11 @@ use backfill_core::model::{BackfillRecord, Counters, NewItem, WorkItem};
 use backfill_core::retry::RetryPolicy;
 use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 
+use super::table::{
+    backfill_pk, bucket_pk, item_sk, FAILED_INDEX, FAILED_INDEX_PARTITION_KEY,
+    FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX, OPEN_INDEX_PARTITION_KEY,
+    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+};
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
 /// Transactions hold at most 100 actions; one is the counters update, one the backfill's check.

@@ -25,9 +25,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use backfill_core::StoreError;
-use table::KeyType as DesignKeyType;
 
 use crate::errors::port_error;
+use table::KeyType as DesignKeyType;
 
 /// The DynamoDB implementation of `backfill_core::WorkStore`.
 #[derive(Clone, Debug)]
