@@ -19,26 +19,9 @@ fn forbidden(name: &str) -> bool {
 /// with their depth (1 = a direct dependency). `cargo tree` rather than `cargo metadata`: it
 /// resolves for the host only, so it needs only the crates a build on this machine needs.
 fn reached(root: &str) -> BTreeMap<String, usize> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "tree",
-            "--offline",
-            "-e",
-            "normal,build",
-            "--prefix",
-            "depth",
-        ])
-        .args(["--format", "{p}", "-p", root])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "cargo tree -p {root} (after `cargo fetch` if a crate is missing): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cargo_tree(root, "normal,build", "depth", "{p}");
     let mut seen = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines().skip(1) {
+    for line in out.lines().skip(1) {
         let digits = line.chars().take_while(char::is_ascii_digit).count();
         let Ok(depth) = line[..digits].parse::<usize>() else {
             continue;
@@ -73,25 +56,27 @@ fn the_check_sees_a_forbidden_dependency() {
 
 /// The features `snapshot` is built with for `root` (normal dependencies only).
 fn snapshot_features(root: &str) -> String {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "tree",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p} [{f}]",
-        ])
-        .args(["-p", root])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo tree runs");
-    String::from_utf8_lossy(&out.stdout)
+    cargo_tree(root, "normal", "none", "{p} [{f}]")
         .lines()
         .find(|l| l.starts_with("snapshot v"))
         .unwrap_or_else(|| panic!("{root} does not use the reader"))
         .to_string()
+}
+
+/// `cargo tree -p root` for this platform, offline (`make unit` fetches the crates first).
+fn cargo_tree(root: &str, edges: &str, prefix: &str, format: &str) -> String {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["tree", "--offline", "-e", edges, "--prefix", prefix])
+        .args(["--format", format, "-p", root])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {root} (after `cargo fetch` if a crate is missing): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
