@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::error::HarnessError;
-use crate::http::request_with_timeout;
 use crate::process::ServerProcess;
+use crate::servers::announced_and_answering;
 use crate::workspace_root;
 
 /// A flavour of the real target.
@@ -72,25 +72,9 @@ impl OpenSearch {
             .arg(&repo_dir);
         let mut process = ServerProcess::spawn("opensearch", cmd)?;
         let log = process.log_path().to_path_buf();
-        let (endpoint, version) = process.wait_ready(Self::START_TIMEOUT, || {
-            let text = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
-            let (url, version) = text
-                .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .find_map(|m| {
-                    Some((
-                        m.get("url")?.as_str()?.to_string(),
-                        m.get("version")?.as_str()?.to_string(),
-                    ))
-                })
-                .ok_or("no {\"url\": …} line in its output yet")?;
-            let r = request_with_timeout(&url, "GET", "/", &[], b"", Duration::from_secs(5))
-                .map_err(|e| e.to_string())?;
-            match r.status {
-                200 => Ok((url, version)),
-                status => Err(format!("GET / answered {status}: {}", r.text())),
-            }
-        })?;
+        let (endpoint, line) =
+            process.wait_ready(Self::START_TIMEOUT, || announced_and_answering(&log))?;
+        let version = line["version"].as_str().unwrap_or_default().to_string();
         Ok(OpenSearch {
             endpoint,
             version,

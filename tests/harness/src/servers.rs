@@ -235,20 +235,8 @@ impl Osmem {
             .arg(std::process::id().to_string());
         let mut process = ServerProcess::spawn("osmem-server", cmd)?;
         let log = process.log_path().to_path_buf();
-        let endpoint = process.wait_ready(Self::START_TIMEOUT, || {
-            let text = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
-            let url = text
-                .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .find_map(|msg| msg.get("url")?.as_str().map(str::to_string))
-                .ok_or("no {\"url\": …} line in its output yet")?;
-            let r = request_with_timeout(&url, "GET", "/", &[], b"", PROBE_TIMEOUT)
-                .map_err(|e| e.to_string())?;
-            match (r.status, r.json()) {
-                (200, Ok(_)) => Ok(url),
-                (status, _) => Err(format!("GET / answered {status}: {}", r.text())),
-            }
-        })?;
+        let (endpoint, _) =
+            process.wait_ready(Self::START_TIMEOUT, || announced_and_answering(&log))?;
         let endpoint = endpoint.trim_end_matches('/').to_string();
         let port = process_port(&endpoint);
         Ok(Osmem {
@@ -259,6 +247,23 @@ impl Osmem {
     }
 }
 process_accessors!(Osmem);
+
+/// For a server that picks its own port and announces it in its output: the first JSON line with
+/// a `"url"` (the URL and the whole line), once `GET /` there answers 200 with JSON.
+pub(crate) fn announced_and_answering(log: &Path) -> Result<(String, serde_json::Value), String> {
+    let text = std::fs::read_to_string(log).map_err(|e| e.to_string())?;
+    let (url, line) = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|msg| Some((msg.get("url")?.as_str()?.to_string(), msg)))
+        .ok_or("no {\"url\": …} line in its output yet")?;
+    let r = request_with_timeout(&url, "GET", "/", &[], b"", PROBE_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    match (r.status, r.json()) {
+        (200, Ok(_)) => Ok((url, line)),
+        (status, _) => Err(format!("GET / answered {status}: {}", r.text())),
+    }
+}
 
 fn process_port(endpoint: &str) -> u16 {
     endpoint
