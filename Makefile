@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CACHE := .cache
 
-.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench fuzz testdata clean
+.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench fuzz testdata real-snapshots clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,9 @@ fuzz: ## Mutation run of the snapshot reader: 50,000 damaged blobs (release; BAC
 testdata: ## Regenerate the Lucene test indexes (real Lucene jars) and the ES 5.6 multi-type snapshot (real Elasticsearch 5.6.16); needs Java and Maven
 	bash tests/generators/lucene/generate.sh
 	bash tests/generators/es5/generate.sh
+
+real-snapshots: harness ## Repositories written by real OpenSearch 2.19/3.9 nodes, with ground truth, into .cache/real-snapshots (cached by generator)
+	$(CARGO) run -q -p backfill-harness --bin real-snapshots
 
 clean: ## Remove build output and caches
 	$(CARGO) clean

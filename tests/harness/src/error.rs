@@ -44,6 +44,10 @@ pub enum HarnessError {
         message: String,
     },
 
+    /// A test-data generator failed.
+    #[error("generating {what}: {reason}")]
+    Generate { what: String, reason: String },
+
     #[error("S3 {operation} {target}: {message}")]
     S3 {
         operation: &'static str,

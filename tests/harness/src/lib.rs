@@ -24,6 +24,7 @@ mod http;
 mod lambda_runtime;
 mod opensearch;
 mod process;
+mod real_snapshots;
 mod servers;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use error::HarnessError;
 pub use http::{http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use opensearch::{Flavour, OpenSearch};
+pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 
 /// Environment variable that moves the install folder (a relative path is taken from the

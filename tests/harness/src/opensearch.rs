@@ -96,7 +96,7 @@ impl OpenSearch {
 }
 
 /// `bash tests/opensearch/build.sh <flavour>`: the folder holding `classpath`.
-fn build(flavour: Flavour) -> Result<PathBuf, HarnessError> {
+pub(crate) fn build(flavour: Flavour) -> Result<PathBuf, HarnessError> {
     let script = workspace_root().join("tests/opensearch/build.sh");
     let out = Command::new("bash")
         .arg(&script)

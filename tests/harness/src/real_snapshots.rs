@@ -1,0 +1,206 @@
+//! Repositories written by a real engine, with the ground truth the node gave at snapshot time:
+//! `tests/real-snapshots/generate.py` drives a node of the harness over HTTP. Generated on first
+//! use into `.cache/real-snapshots/<source>-<key>/`, where the key hashes the generator and the
+//! node's launcher, so a change to either regenerates and a warm cache costs nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::HarnessError;
+use crate::opensearch::{Flavour, OpenSearch};
+use crate::workspace_root;
+
+/// An engine that writes real repositories here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealSource {
+    OpenSearch2_19,
+    OpenSearch3_9,
+}
+
+impl RealSource {
+    pub const ALL: [RealSource; 2] = [RealSource::OpenSearch2_19, RealSource::OpenSearch3_9];
+
+    /// `opensearch-2.19`, …: the folder name and what `make real-snapshots` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            RealSource::OpenSearch2_19 => "opensearch-2.19",
+            RealSource::OpenSearch3_9 => "opensearch-3.9",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<RealSource> {
+        RealSource::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    fn flavour(self) -> Flavour {
+        match self {
+            RealSource::OpenSearch2_19 => Flavour::V2_19,
+            RealSource::OpenSearch3_9 => Flavour::V3_9,
+        }
+    }
+}
+
+/// One live top-level document of the ground truth.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TruthDocument {
+    pub index: String,
+    pub shard: u32,
+    pub id: String,
+    pub routing: Option<String>,
+    /// The stored `_source` as the node returned it; `None` where the index keeps none.
+    pub source: Option<String>,
+}
+
+/// The generated repositories of one engine and their ground truth.
+#[derive(Debug, Clone)]
+pub struct RealSnapshots {
+    pub dir: PathBuf,
+    /// `opensearch` or `elasticsearch`.
+    pub engine: String,
+    /// The node's `version.number`, e.g. "2.19.6".
+    pub version: String,
+    pub lucene_version: String,
+    /// The repository names (`plain`, and `hashed` where the engine has hashed shard paths).
+    pub repositories: Vec<String>,
+    /// In the order they were taken.
+    pub snapshots: Vec<String>,
+}
+
+impl RealSnapshots {
+    /// The generated repositories of `source`, generating them first if the cache has none for
+    /// this generator and launcher (about half a minute plus the node's start).
+    pub fn get(source: RealSource) -> Result<RealSnapshots, HarnessError> {
+        let script = workspace_root().join("tests/real-snapshots/generate.py");
+        let generator = std::fs::read(&script)
+            .map_err(|e| HarnessError::io(format!("reading {}", script.display()), e))?;
+        let launcher = crate::opensearch::build(source.flavour())?;
+        let key = {
+            let mut h = Sha256::new();
+            h.update(&generator);
+            h.update(launcher.to_string_lossy().as_bytes());
+            h.finalize()
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let cache = workspace_root().join(".cache/real-snapshots");
+        let dir = cache.join(format!("{}-{key}", source.name()));
+        if !dir.join("engine.json").is_file() {
+            generate(source, &script, &cache, &dir)?;
+        }
+        RealSnapshots::open(&dir)
+    }
+
+    fn open(dir: &Path) -> Result<RealSnapshots, HarnessError> {
+        let path = dir.join("engine.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))?;
+        let strings = |key: &str| -> Vec<String> {
+            v[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(RealSnapshots {
+            dir: dir.to_path_buf(),
+            engine: v["engine"].as_str().unwrap_or_default().into(),
+            version: v["version"].as_str().unwrap_or_default().into(),
+            lucene_version: v["lucene_version"].as_str().unwrap_or_default().into(),
+            repositories: strings("repositories"),
+            snapshots: strings("snapshots"),
+        })
+    }
+
+    /// The folder of repository `name` (an `fs` repository: `index-N`, `indices/`, …).
+    pub fn repository(&self, name: &str) -> PathBuf {
+        self.dir.join("repos").join(name)
+    }
+
+    /// Every live top-level document at `snapshot`, sorted by index, shard and id.
+    pub fn truth(&self, snapshot: &str) -> Result<Vec<TruthDocument>, HarnessError> {
+        let path = self.dir.join("truth").join(format!("{snapshot}.ndjson"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+        let mut docs = Vec::new();
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line)
+                .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))?;
+            docs.push(TruthDocument {
+                index: v["index"].as_str().unwrap_or_default().into(),
+                shard: v["shard"].as_u64().unwrap_or_default() as u32,
+                id: v["id"].as_str().unwrap_or_default().into(),
+                routing: v["routing"].as_str().map(String::from),
+                source: v["source"].as_str().map(String::from),
+            });
+        }
+        Ok(docs)
+    }
+
+    /// Per index at `snapshot`: `shards`, `documents` (`_count`), `lucene_docs` (nested children
+    /// included), `source` (whether `_source` is kept), `codec`.
+    pub fn indices(&self, snapshot: &str) -> Result<Value, HarnessError> {
+        let path = self
+            .dir
+            .join("truth")
+            .join(format!("{snapshot}.indices.json"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))
+    }
+}
+
+/// Starts a node, runs the generator against it into a folder beside `dir`, and renames that
+/// folder to `dir` (a concurrent generation of the same key may win; its result is as good).
+fn generate(
+    source: RealSource,
+    script: &Path,
+    cache: &Path,
+    dir: &Path,
+) -> Result<(), HarnessError> {
+    std::fs::create_dir_all(cache)
+        .map_err(|e| HarnessError::io(format!("creating {}", cache.display()), e))?;
+    let tmp = cache.join(format!(
+        ".{}-{}",
+        dir.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let node = OpenSearch::start(source.flavour())?;
+    let out = Command::new("python3")
+        .arg(script)
+        .args(["--url", &node.endpoint])
+        .arg("--repo-dir")
+        .arg(&node.repo_dir)
+        .arg("--out")
+        .arg(&tmp)
+        .output()
+        .map_err(|e| HarnessError::io(format!("running python3 {}", script.display()), e))?;
+    drop(node);
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(HarnessError::Generate {
+            what: format!("real snapshots of {}", source.name()),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    if std::fs::rename(&tmp, dir).is_err() && dir.join("engine.json").is_file() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    } else if !dir.join("engine.json").is_file() {
+        return Err(HarnessError::Generate {
+            what: format!("real snapshots of {}", source.name()),
+            reason: format!("could not move {} to {}", tmp.display(), dir.display()),
+        });
+    }
+    Ok(())
+}
