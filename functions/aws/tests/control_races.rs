@@ -171,6 +171,12 @@ impl TargetClusters for NoTarget {
             "no target in the race test ({endpoint})"
         )))
     }
+
+    async fn count(&self, endpoint: &str, _: &str) -> Result<u64, PortError> {
+        Err(PortError::failed(format!(
+            "no target in the race test ({endpoint})"
+        )))
+    }
 }
 
 struct Lane {

@@ -85,6 +85,10 @@ impl TargetClusters for NoTarget {
     async fn indices(&self, endpoint: &str, _: bool) -> Result<Vec<IndexRow>, PortError> {
         Err(PortError::failed(format!("no target here ({endpoint})")))
     }
+
+    async fn count(&self, endpoint: &str, _: &str) -> Result<u64, PortError> {
+        Err(PortError::failed(format!("no target here ({endpoint})")))
+    }
 }
 
 /// A control plane whose fleet is `fleet` (the store in memory: the fleet is what fails).

@@ -4,6 +4,7 @@
 //!
 //! (Over 600 lines: the seed's texts for every action share one set of in-memory ports here.)
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -76,6 +77,8 @@ impl ProgressSink for MemoryProgress {
 #[derive(Default)]
 struct MemoryClusters {
     rows: Mutex<Vec<IndexRow>>,
+    /// `_count` where it differs from `docs.count` (an index with nested children).
+    top_level: Mutex<BTreeMap<String, u64>>,
     calls: Mutex<Vec<(String, bool)>>,
 }
 
@@ -87,6 +90,16 @@ impl TargetClusters for MemoryClusters {
             .unwrap()
             .push((endpoint.to_string(), refresh));
         Ok(self.rows.lock().unwrap().clone())
+    }
+
+    async fn count(&self, _: &str, index: &str) -> Result<u64, PortError> {
+        if let Some(n) = self.top_level.lock().unwrap().get(index) {
+            return Ok(*n);
+        }
+        let rows = self.rows.lock().unwrap();
+        let row = rows.iter().find(|r| r.index == index);
+        row.and_then(|r| r.docs_count)
+            .ok_or_else(|| PortError::failed(format!("no index {index}")))
     }
 }
 
@@ -100,6 +113,7 @@ fn index_row(index: &str, docs: u64) -> IndexRow {
         docs_count: Some(docs),
         docs_deleted: Some(0),
         store_size: None,
+        documents: None,
     }
 }
 
@@ -207,6 +221,56 @@ async fn cat_indices_counts_the_snapshot_and_names_each_index_the_target_lacks_d
         .unwrap();
     assert_eq!(r.source.len(), 1);
     assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+}
+
+#[tokio::test]
+async fn cat_indices_compares_top_level_documents_where_the_target_counts_nested_children() {
+    // A real target's `_cat/indices` docs.count includes nested children; `_count` does not.
+    let s = setup();
+    s.control.start(StartRequest::default()).await.unwrap();
+    *s.clusters.rows.lock().unwrap() = vec![
+        index_row("posts_2023_02_25", 4),
+        index_row("posts_2024_01_01", 9),
+    ];
+    s.clusters.top_level.lock().unwrap().extend([
+        ("posts_2023_02_25".to_string(), 1),
+        ("posts_2024_01_01".to_string(), 2),
+    ]);
+    let r = s
+        .control
+        .cat_indices(CatIndicesRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.mismatches,
+        [Mismatch {
+            index: "posts_2024_01_01".into(),
+            source: 3,
+            target: Some(2)
+        }],
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("NESTED posts_2023_02_25: docs.count 4 in the target includes 3 nested children; its 1 top-level documents are compared"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(
+            "MISMATCH posts_2024_01_01: 3 documents in the snapshot, 2 in the target (1 missing)"
+        ),
+        "{}",
+        r.text
+    );
+    // The table keeps `_cat/indices`' own figure.
+    assert!(
+        r.text
+            .lines()
+            .any(|l| l.contains("posts_2024_01_01") && l.trim_end().ends_with("9            0")),
+        "{}",
+        r.text
+    );
 }
 
 fn bf() -> BackfillRef {

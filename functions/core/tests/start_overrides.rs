@@ -63,6 +63,10 @@ impl TargetClusters for Untouched {
     async fn indices(&self, _: &str, _: bool) -> Result<Vec<IndexRow>, PortError> {
         unreachable!("start does not call the target")
     }
+
+    async fn count(&self, _: &str, _: &str) -> Result<u64, PortError> {
+        unreachable!("start does not call the target")
+    }
 }
 
 fn repository(root: &Path) -> PathBuf {

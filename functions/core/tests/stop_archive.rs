@@ -175,6 +175,10 @@ impl TargetClusters for Unused {
     async fn indices(&self, _: &str, _: bool) -> Result<Vec<IndexRow>, PortError> {
         Ok(Vec::new())
     }
+
+    async fn count(&self, _: &str, index: &str) -> Result<u64, PortError> {
+        Err(PortError::failed(format!("no index {index} here")))
+    }
 }
 
 fn control(store: Arc<FinalizedMeanwhile>, archives: Arc<Archives>) -> Control {

@@ -75,6 +75,10 @@ impl TargetClusters for Unwired {
     async fn indices(&self, _: &str, _: bool) -> Result<Vec<IndexRow>, PortError> {
         Err(self.error())
     }
+
+    async fn count(&self, _: &str, _: &str) -> Result<u64, PortError> {
+        Err(self.error())
+    }
 }
 
 impl SnapshotSource for Unwired {

@@ -28,7 +28,24 @@ impl OpenSearchClusters {
 #[async_trait]
 impl TargetClusters for OpenSearchClusters {
     async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, PortError> {
-        let client = OpenSearchTarget::new(TargetConfig {
+        let client = self.client(endpoint).await?;
+        if refresh {
+            client
+                .refresh()
+                .await
+                .map_err(|e| PortError::from(e).context("_refresh"))?;
+        }
+        Ok(client.cat_indices().await?)
+    }
+
+    async fn count(&self, endpoint: &str, index: &str) -> Result<u64, PortError> {
+        Ok(self.client(endpoint).await?.count(index).await?)
+    }
+}
+
+impl OpenSearchClusters {
+    async fn client(&self, endpoint: &str) -> Result<OpenSearchTarget, PortError> {
+        OpenSearchTarget::new(TargetConfig {
             auth: self
                 .auth
                 .get()
@@ -37,13 +54,6 @@ impl TargetClusters for OpenSearchClusters {
             insecure_skip_verify: self.insecure_skip_verify,
             ..TargetConfig::new(endpoint)
         })
-        .map_err(|e| PortError::invalid(e.to_string()))?;
-        if refresh {
-            client
-                .refresh()
-                .await
-                .map_err(|e| PortError::from(e).context("_refresh"))?;
-        }
-        Ok(client.cat_indices().await?)
+        .map_err(|e| PortError::invalid(e.to_string()))
     }
 }

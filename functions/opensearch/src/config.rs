@@ -191,6 +191,7 @@ pub(crate) fn parse_cat_indices(body: &[u8]) -> Option<Vec<IndexRow>> {
                 docs_count: text(r, "docs.count").and_then(|v| v.parse().ok()),
                 docs_deleted: text(r, "docs.deleted").and_then(|v| v.parse().ok()),
                 store_size: text(r, "store.size"),
+                documents: None,
             })
         })
         .collect()

@@ -237,6 +237,26 @@ impl OpenSearchTarget {
         })
     }
 
+    /// `GET /<index>/_count`: the index's top-level documents (nested children, which
+    /// `_cat/indices` counts too, are not documents of their own).
+    pub async fn count(&self, index: &str) -> Result<u64, TargetError> {
+        let path = format!("{}/_count", endpoint::index_path(index));
+        let answer = self
+            .send(Method::GET, &path, None, Bytes::new(), false)
+            .await?;
+        self.expect_success(&Method::GET, &path, &answer)?;
+        serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["count"].as_u64())
+            .ok_or_else(|| {
+                TargetError::Protocol(format!(
+                    "GET {}: not a _count answer: {}",
+                    self.endpoint.url(&path),
+                    snippet(&answer.body)
+                ))
+            })
+    }
+
     /// Sends one request; the answer whatever its status, or why there is none.
     async fn send(
         &self,

@@ -84,6 +84,18 @@ pub struct IndexRow {
     pub docs_count: Option<u64>,
     pub docs_deleted: Option<u64>,
     pub store_size: Option<String>,
+    /// Top-level documents (`_count`): what the snapshot side counts. `docs_count` counts
+    /// every Lucene document, nested children included. Asked only where `docs_count` differs
+    /// from the snapshot's count; comparisons fall back to `docs_count` where it is `None`.
+    #[serde(default)]
+    pub documents: Option<u64>,
+}
+
+impl IndexRow {
+    /// The count that compares with the snapshot's.
+    pub fn top_level_documents(&self) -> Option<u64> {
+        self.documents.or(self.docs_count)
+    }
 }
 
 /// The target clusters' index listings (`_cat/indices`), for validation.
@@ -91,4 +103,8 @@ pub struct IndexRow {
 pub trait TargetClusters: Send + Sync {
     /// The indices of the cluster at `endpoint`, after a `_refresh` when asked.
     async fn indices(&self, endpoint: &str, refresh: bool) -> Result<Vec<IndexRow>, PortError>;
+
+    /// The top-level documents of one index (`_count`), for an index whose `_cat/indices`
+    /// count may include nested children.
+    async fn count(&self, endpoint: &str, index: &str) -> Result<u64, PortError>;
 }

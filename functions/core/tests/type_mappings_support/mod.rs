@@ -216,8 +216,14 @@ impl TargetClusters for Cat {
                 docs_count: Some(docs.keys().filter(|(x, _)| x == i).count() as u64),
                 docs_deleted: Some(0),
                 store_size: None,
+                documents: None,
             })
             .collect())
+    }
+
+    async fn count(&self, _: &str, index: &str) -> Result<u64, PortError> {
+        let docs = self.0.docs.lock().unwrap();
+        Ok(docs.keys().filter(|(x, _)| x == index).count() as u64)
     }
 }
 
