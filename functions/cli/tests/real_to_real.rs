@@ -1,0 +1,303 @@
+//! Real to real: repositories written by real OpenSearch 2.19 and 3.9 nodes
+//! (`make real-snapshots`) are backfilled by the `backfill` binary and its local fleet
+//! (DynamoDB Local, moto's S3 holding the repository, worker processes) into a real OpenSearch
+//! node of the same flavour and of the other one. Afterwards every document the node held at
+//! the snapshot is in the target with the same `_id`, `_routing` and byte-equal `_source`,
+//! nothing else is there, and `clusters cat-indices --refresh` agrees.
+//!
+//! One target node per test (flavour), used by its backfills one after the other.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use backfill_harness::{
+    http_request, DynamoDbLocal, Flavour, Moto, OpenSearch, RealSnapshots, RealSource,
+    TruthDocument,
+};
+use common::{path, worker_logs, Cli, Teardown};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+/// One backfill: which engine wrote the repository, which of its repositories, which snapshot.
+struct Case {
+    source: RealSource,
+    repository: &'static str,
+    snapshot: &'static str,
+}
+
+#[test]
+fn real_repositories_into_opensearch_2_19() {
+    backfill_into(
+        Flavour::V2_19,
+        &[
+            Case {
+                source: RealSource::OpenSearch2_19,
+                repository: "plain",
+                snapshot: "snap-1",
+            },
+            Case {
+                source: RealSource::OpenSearch3_9,
+                repository: "hashed",
+                snapshot: "snap-2",
+            },
+        ],
+    );
+}
+
+#[test]
+fn real_repositories_into_opensearch_3_9() {
+    backfill_into(
+        Flavour::V3_9,
+        &[
+            Case {
+                source: RealSource::OpenSearch3_9,
+                repository: "plain",
+                snapshot: "snap-1",
+            },
+            Case {
+                source: RealSource::OpenSearch2_19,
+                repository: "hashed",
+                snapshot: "snap-2",
+            },
+        ],
+    );
+}
+
+fn backfill_into(flavour: Flavour, cases: &[Case]) {
+    let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local (run `make harness`)");
+    let moto = Moto::start().expect("moto (run `make harness`)");
+    let target = OpenSearch::start(flavour).expect("a real OpenSearch node");
+    for (k, case) in cases.iter().enumerate() {
+        let real = RealSnapshots::get(case.source).unwrap();
+        let what = format!(
+            "{} {} repository {}, {} -> OpenSearch {}",
+            real.engine, real.version, case.repository, case.snapshot, target.version
+        );
+        let summary = real.indices(case.snapshot).unwrap();
+        let indices: Vec<String> = summary.as_object().unwrap().keys().cloned().collect();
+        delete_indices(&target.endpoint);
+
+        let tmp = tempfile::tempdir().unwrap();
+        let local = tmp.path().join("local");
+        let _teardown = Teardown(local.clone());
+        let cli = Cli { local: &local };
+        let table = format!("real-{k}");
+        cli.ok(&[
+            "local",
+            "setup",
+            "--dir",
+            path(&local),
+            "--dynamodb",
+            &dynamodb.endpoint,
+            "--aws",
+            &moto.endpoint,
+            "--target",
+            &target.endpoint,
+            "--repo",
+            path(&real.repository(case.repository)),
+            "--snapshot",
+            case.snapshot,
+            "--table",
+            &table,
+            "--bucket",
+            &table,
+            "--create-missing-indices",
+            "--default-workers",
+            "2",
+            "--checkpoint-seconds",
+            "1",
+        ]);
+        cli.ok(&["start"]);
+        let watched = cli.run(
+            &["status", "--watch", "--interval", "0.5"],
+            Duration::from_secs(300),
+        );
+        assert_eq!(watched.code, 0, "{what}: {watched}");
+        let shards: u64 = summary
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|i| i["shards"].as_u64().unwrap())
+            .sum();
+        assert!(
+            watched.stdout.contains(&format!(
+                "every shard is done ({shards} completed, 0 failed)"
+            )),
+            "{what}: {watched}\nworker logs:\n{}",
+            worker_logs(&local)
+        );
+
+        // The counts: equal for every index but the one without `_source`, which is named.
+        let no_source: Vec<&String> = indices
+            .iter()
+            .filter(|i| summary[i.as_str()]["source"] == json!(false))
+            .collect();
+        let cat = cli.run(
+            &["clusters", "cat-indices", "--refresh"],
+            Duration::from_secs(120),
+        );
+        // Exit 3: counts differ (the documents without `_source` were not sent).
+        assert_eq!(
+            cat.code,
+            if no_source.is_empty() { 0 } else { 3 },
+            "{what}: {cat}"
+        );
+        let out = cat.stdout;
+        for index in &indices {
+            let line = out
+                .lines()
+                .find(|l| l.contains(&format!("MISMATCH {index}:")));
+            if no_source.contains(&index) {
+                let n = summary[index.as_str()]["documents"].as_u64().unwrap();
+                assert!(line.is_some(), "{what}: {index} has no _source\n{out}");
+                assert!(
+                    out.contains(&format!(
+                        "NO SOURCE {index}: {n} of its {n} documents have no _source"
+                    )),
+                    "{what}\n{out}"
+                );
+            } else {
+                assert_eq!(line, None, "{what}: counts of {index}\n{out}");
+            }
+        }
+
+        // Every document, by `_id`, `_routing` and byte-equal `_source`; nothing extra.
+        let truth = real.truth(case.snapshot).unwrap();
+        assert_target_holds(&target.endpoint, &indices, &truth, &what, &local);
+        eprintln!("{what}: {} documents compared", truth.len());
+    }
+}
+
+/// Empties the target of the previous case's indices.
+fn delete_indices(endpoint: &str) {
+    let r = http_request(endpoint, "GET", "/_cat/indices?format=json", &[], b"").unwrap();
+    let listed: Vec<Value> = serde_json::from_slice(&r.body).unwrap();
+    for i in &listed {
+        let index = i["index"].as_str().unwrap();
+        if index.starts_with('.') {
+            continue;
+        }
+        let r = http_request(endpoint, "DELETE", &format!("/{}", encode(index)), &[], b"").unwrap();
+        assert!(
+            r.status == 200 || r.status == 404,
+            "DELETE {index}: {}",
+            r.text()
+        );
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Got {
+    _index: String,
+    _id: String,
+    found: bool,
+    #[serde(default)]
+    _routing: Option<String>,
+    #[serde(default)]
+    _source: Option<Box<RawValue>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Mget {
+    docs: Vec<Got>,
+}
+
+fn assert_target_holds(
+    endpoint: &str,
+    snapshot_indices: &[String],
+    truth: &[TruthDocument],
+    what: &str,
+    local: &Path,
+) {
+    let movable: Vec<&TruthDocument> = truth.iter().filter(|d| d.source.is_some()).collect();
+    for batch in movable.chunks(200) {
+        let docs: Vec<Value> = batch
+            .iter()
+            .map(|d| {
+                let mut v = json!({"_index": d.index, "_id": d.id});
+                if let Some(r) = &d.routing {
+                    v["routing"] = json!(r);
+                }
+                v
+            })
+            .collect();
+        let body = serde_json::to_vec(&json!({ "docs": docs })).unwrap();
+        let r = http_request(
+            endpoint,
+            "POST",
+            "/_mget",
+            &[("content-type", "application/json")],
+            &body,
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "{what}: _mget: {}", r.text());
+        let got: Mget = serde_json::from_slice(&r.body).unwrap();
+        for (want, got) in batch.iter().zip(got.docs) {
+            let name = format!("{what}: {}/{}", want.index, want.id);
+            assert_eq!(
+                (got._index.as_str(), got._id.as_str()),
+                (want.index.as_str(), want.id.as_str())
+            );
+            assert!(
+                got.found,
+                "{name} is missing\nworker logs:\n{}",
+                worker_logs(local)
+            );
+            assert_eq!(got._routing, want.routing, "{name}: routing");
+            assert_eq!(
+                got._source.as_ref().map(|s| s.get()),
+                want.source.as_deref(),
+                "{name}: _source"
+            );
+        }
+    }
+    // Nothing else: each index holds as many top-level documents as were moved into it, and
+    // no index is there that the snapshot does not have.
+    let mut per_index: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in &movable {
+        *per_index.entry(&d.index).or_default() += 1;
+    }
+    for index in snapshot_indices
+        .iter()
+        .filter(|i| per_index.contains_key(i.as_str()))
+    {
+        let r = http_request(
+            endpoint,
+            "GET",
+            &format!("/{}/_count", encode(index)),
+            &[],
+            b"",
+        )
+        .unwrap();
+        let n = r.json().unwrap()["count"].as_u64();
+        assert_eq!(
+            n,
+            per_index.get(index.as_str()).copied(),
+            "{what}: documents in {index}"
+        );
+    }
+    let r = http_request(endpoint, "GET", "/_cat/indices?format=json", &[], b"").unwrap();
+    let listed: Vec<Value> = serde_json::from_slice(&r.body).unwrap();
+    for i in &listed {
+        let name = i["index"].as_str().unwrap();
+        assert!(
+            name.starts_with('.') || snapshot_indices.iter().any(|i| i == name),
+            "{what}: the target holds an index the snapshot does not: {name}"
+        );
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
