@@ -57,6 +57,17 @@ impl TargetError {
             TargetError::Throttled { .. } | TargetError::Unavailable(_)
         )
     }
+
+    /// The index setting a refused request names, as in `unknown setting [index.mode]`,
+    /// `unknown value for [index.codec] …` or `private index setting [index.version.created]`.
+    pub fn refused_setting(&self) -> Option<&str> {
+        let TargetError::Refused { status: 400, body } = self else {
+            return None;
+        };
+        let start = body.find("[index.")? + 1;
+        let len = body[start..].find(']')?;
+        Some(&body[start..start + len])
+    }
 }
 
 impl From<TargetError> for crate::port_error::PortError {
@@ -85,4 +96,39 @@ pub trait Target: Send + Sync {
         id: &str,
         routing: Option<&str>,
     ) -> Result<Option<Vec<u8>>, TargetError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TargetError;
+
+    #[test]
+    fn a_refused_setting_is_read_from_the_reason() {
+        let refused = |body: &str| TargetError::Refused {
+            status: 400,
+            body: body.into(),
+        };
+        for (body, want) in [
+            (
+                r#"{"error":{"reason":"unknown setting [index.mode] please check"}}"#,
+                Some("index.mode"),
+            ),
+            (
+                r#"{"error":{"reason":"unknown value for [index.codec] must be one of [default, lz4] but was: zstd"}}"#,
+                Some("index.codec"),
+            ),
+            (
+                r#"{"error":{"reason":"private index setting [index.version.created] can not be set explicitly"}}"#,
+                Some("index.version.created"),
+            ),
+            (r#"{"error":{"reason":"mapper_parsing_exception"}}"#, None),
+        ] {
+            assert_eq!(refused(body).refused_setting(), want, "{body}");
+        }
+        let other = TargetError::Refused {
+            status: 403,
+            body: "unknown setting [index.mode]".into(),
+        };
+        assert_eq!(other.refused_setting(), None);
+    }
 }

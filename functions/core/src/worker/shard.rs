@@ -143,7 +143,8 @@ impl Engine {
         // Under type mappings a source index may feed several targets (or share one).
         let router = Arc::new(record.type_mappings.router(&key.index, &meta));
         for (target, body) in router.create_bodies(&meta) {
-            if let Err((reason, permanent)) = self.ensure_index(record, &target, &body).await {
+            if let Err((reason, permanent)) = self.ensure_index(record, &target, &body, &meta).await
+            {
                 let how = if permanent {
                     Finish::Fail(reason)
                 } else {
@@ -498,6 +499,7 @@ impl Engine {
         record: &BackfillRecord,
         index: &str,
         body: &serde_json::Value,
+        meta: &snapshot::IndexMetadata,
     ) -> Result<(), (String, bool)> {
         if self.known_indices.lock().unwrap().contains(index) {
             return Ok(());
@@ -517,10 +519,23 @@ impl Engine {
                     true,
                 ));
             }
-            match self.target.create_index(index, body).await {
-                Ok(()) => tracing::info!(
+            let not_carried = super::index::settings_not_carried(meta);
+            if !not_carried.is_empty() {
+                tracing::info!(
+                    index,
+                    settings = %not_carried.join(", "),
+                    "snapshot settings not given to the target (the source's identity, node layout, blocks or index modes)"
+                );
+            }
+            match super::index::create_index(&*self.target, index, body).await {
+                Ok(refused) if refused.is_empty() => tracing::info!(
                     index,
                     "created the target index from the snapshot's metadata"
+                ),
+                Ok(refused) => tracing::warn!(
+                    index,
+                    refused = %refused.join("; "),
+                    "created the target index from the snapshot's metadata without the settings the target refused"
                 ),
                 // Another worker may have created it meanwhile.
                 Err(e) if matches!(self.target.index_exists(index).await, Ok(true)) => {
