@@ -38,6 +38,8 @@ pub struct OpenSearch {
     pub version: String,
     /// The folder `fs` snapshot repositories may use (`path.repo`).
     pub repo_dir: PathBuf,
+    flavour: Flavour,
+    settings: Vec<String>,
     _home: tempfile::TempDir,
     process: ServerProcess,
 }
@@ -47,41 +49,54 @@ impl OpenSearch {
     pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 
     pub fn start(flavour: Flavour) -> Result<Self, HarnessError> {
-        let built = build(flavour)?;
-        let read = |name: &str| {
-            std::fs::read_to_string(built.join(name))
-                .map(|s| s.trim().to_string())
-                .map_err(|e| HarnessError::io(format!("reading {}/{name}", built.display()), e))
-        };
-        let (classpath, java) = (read("classpath")?, read("java")?);
+        OpenSearch::start_with(flavour, &[])
+    }
+
+    /// A node with extra node settings (`thread_pool.write.size=1`, …), which override the
+    /// launcher's defaults.
+    pub fn start_with(flavour: Flavour, settings: &[(&str, &str)]) -> Result<Self, HarnessError> {
         let home = tempfile::Builder::new()
             .prefix("opensearch-node-")
             .tempdir()
             .map_err(|e| HarnessError::io("creating the node's home", e))?;
-        let repo_dir = home.path().join("repo");
-        let mut cmd = Command::new(java);
-        cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"]);
-        if flavour == Flavour::V3_9 {
-            // Lucene 10 and OpenSearch 3 call native code (memory mapping, vectors).
-            cmd.arg("--enable-native-access=ALL-UNNAMED");
-        }
-        cmd.arg("-cp")
-            .arg(classpath)
-            .arg("OpenSearchNode")
-            .arg(home.path().join("home"))
-            .arg(&repo_dir);
-        let mut process = ServerProcess::spawn("opensearch", cmd)?;
-        let log = process.log_path().to_path_buf();
-        let (endpoint, line) =
-            process.wait_ready(Self::START_TIMEOUT, || announced_and_answering(&log))?;
-        let version = line["version"].as_str().unwrap_or_default().to_string();
+        let settings: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let (process, endpoint, version) = launch(flavour, home.path(), &settings)?;
         Ok(OpenSearch {
             endpoint,
             version,
-            repo_dir,
+            repo_dir: home.path().join("repo"),
+            flavour,
+            settings,
             _home: home,
             process,
         })
+    }
+
+    /// Kills the node (as a crash would) and starts it again on the same port with the same
+    /// data and settings; returns once it answers again.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        self.kill();
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut settings = self.settings.clone();
+        settings.push(format!("http.port={port}"));
+        let (process, endpoint, _) = launch(self.flavour, self._home.path(), &settings)?;
+        self.process = process;
+        assert_eq!(
+            endpoint, self.endpoint,
+            "the restarted node took another port"
+        );
+        Ok(())
+    }
+
+    /// Kills the node's process group (`kill -9`) and waits for it; [`OpenSearch::restart`]
+    /// brings it back.
+    pub fn kill(&mut self) {
+        self.process.stop();
     }
 
     /// The node's process id (also its process group id).
@@ -93,6 +108,39 @@ impl OpenSearch {
     pub fn log_path(&self) -> &Path {
         self.process.log_path()
     }
+}
+
+/// Starts the launcher with `home` and its settings: the process, its endpoint and version.
+fn launch(
+    flavour: Flavour,
+    home: &Path,
+    settings: &[String],
+) -> Result<(ServerProcess, String, String), HarnessError> {
+    let built = build(flavour)?;
+    let read = |name: &str| {
+        std::fs::read_to_string(built.join(name))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| HarnessError::io(format!("reading {}/{name}", built.display()), e))
+    };
+    let (classpath, java) = (read("classpath")?, read("java")?);
+    let mut cmd = Command::new(java);
+    cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"]);
+    if flavour == Flavour::V3_9 {
+        // Lucene 10 and OpenSearch 3 call native code (memory mapping, vectors).
+        cmd.arg("--enable-native-access=ALL-UNNAMED");
+    }
+    cmd.arg("-cp")
+        .arg(classpath)
+        .arg("OpenSearchNode")
+        .arg(home.join("home"))
+        .arg(home.join("repo"))
+        .args(settings);
+    let mut process = ServerProcess::spawn("opensearch", cmd)?;
+    let log = process.log_path().to_path_buf();
+    let (endpoint, line) =
+        process.wait_ready(OpenSearch::START_TIMEOUT, || announced_and_answering(&log))?;
+    let version = line["version"].as_str().unwrap_or_default().to_string();
+    Ok((process, endpoint, version))
 }
 
 /// `bash tests/opensearch/build.sh <flavour>`: the folder holding `classpath`.

@@ -123,7 +123,7 @@ impl ServerProcess {
     }
 
     /// Kills the process group and reaps the child. Called by Drop; idempotent.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if !self.reaped {
             // SAFETY: kill(2) with a negative pid signals the group we created for the child;
             // the leader is not reaped yet, so the group id cannot belong to anyone else.

@@ -29,7 +29,9 @@ import org.opensearch.Version;
  * the plugin classes were renamed (`Netty4Plugin` → `Netty4ModulePlugin`, `CommonAnalysisPlugin`
  * → `CommonAnalysisModulePlugin`).
  *
- * Usage: OpenSearchNode <home> <repo dir>
+ * Usage: OpenSearchNode <home> <repo dir> [setting=value ...]
+ * (the settings are added last, so they override the defaults, e.g. a fixed `http.port` for a
+ * restart, or a tiny `thread_pool.write.queue_size` to provoke rejections)
  */
 public final class OpenSearchNode {
     static Class<?> firstClass(String... names) throws ClassNotFoundException {
@@ -72,7 +74,7 @@ public final class OpenSearchNode {
         Path repo = Paths.get(args[1]).toAbsolutePath();
         Files.createDirectories(home.resolve("config"));
         Files.createDirectories(repo);
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("cluster.name", "backfill-target")
             .put("node.name", "target-0")
             .put("path.home", home.toString())
@@ -85,8 +87,15 @@ public final class OpenSearchNode {
             .put("transport.port", "0")
             .put("http.max_content_length", "200mb")
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("action.auto_create_index", true)
-            .build();
+            .put("action.auto_create_index", true);
+        for (int i = 2; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("not a setting=value: " + args[i]);
+            }
+            builder.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        Settings settings = builder.build();
         Environment env = InternalSettingsPreparer.prepareEnvironment(
             settings, Map.of(), home.resolve("config"), () -> "target-0");
         Node node = newNode(env);
