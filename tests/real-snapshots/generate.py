@@ -325,13 +325,15 @@ def main():
     version = info["version"]["number"]
     major, minor = (int(x) for x in version.split(".")[:2])
 
-    # One plain repository; OpenSearch 2.17+ also writes one with hashed shard paths, compressed
-    # metadata and files split into 256 KiB parts.
+    # A plain repository, and one with compressed metadata and files split into 256 KiB parts:
+    # on OpenSearch 2.17+ with hashed shard paths too ("hashed"), elsewhere "chunked".
     repos = {"plain": {"type": "fs", "settings": {"location": os.path.join(args.repo_dir, "plain")}}}
+    second = {"compress": True, "chunk_size": "256kb"}
     if engine == "opensearch" and (major, minor) >= (2, 17):
         repos["hashed"] = {"type": "fs", "settings": {
-            "location": os.path.join(args.repo_dir, "hashed"), "shard_path_type": "hashed_prefix",
-            "compress": True, "chunk_size": "256kb"}}
+            "location": os.path.join(args.repo_dir, "hashed"), "shard_path_type": "hashed_prefix", **second}}
+    else:
+        repos["chunked"] = {"type": "fs", "settings": {"location": os.path.join(args.repo_dir, "chunked"), **second}}
     for name, body in repos.items():
         node.json("PUT", f"/_snapshot/{name}", body)
 

@@ -1,5 +1,5 @@
-//! Real to real: repositories written by real OpenSearch 2.19 and 3.9 nodes
-//! (`make real-snapshots`) are backfilled by the `backfill` binary and its local fleet
+//! Real to real: repositories written by real OpenSearch 2.19 and 3.9 and Elasticsearch 8.19
+//! and 9.5 nodes (`make real-snapshots`) are backfilled by the `backfill` binary and its local fleet
 //! (DynamoDB Local, moto's S3 holding the repository, worker processes) into a real OpenSearch
 //! node of the same flavour and of the other one. Afterwards every document the node held at
 //! the snapshot is in the target with the same `_id`, `_routing` and byte-equal `_source`,
@@ -43,6 +43,11 @@ fn real_repositories_into_opensearch_2_19() {
                 repository: "hashed",
                 snapshot: "snap-2",
             },
+            Case {
+                source: RealSource::Elasticsearch8_19,
+                repository: "chunked",
+                snapshot: "snap-2",
+            },
         ],
     );
 }
@@ -61,6 +66,11 @@ fn real_repositories_into_opensearch_3_9() {
                 source: RealSource::OpenSearch2_19,
                 repository: "hashed",
                 snapshot: "snap-2",
+            },
+            Case {
+                source: RealSource::Elasticsearch9_5,
+                repository: "plain",
+                snapshot: "snap-1",
             },
         ],
     );
@@ -163,6 +173,21 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
                 assert_eq!(line, None, "{what}: counts of {index}\n{out}");
             }
         }
+
+        // Indices were created from the snapshot's settings (the codec among them).
+        let r = http_request(
+            &target.endpoint,
+            "GET",
+            "/compressed/_settings?flat_settings=true",
+            &[],
+            b"",
+        )
+        .unwrap();
+        let settings = r.json().unwrap();
+        assert_eq!(
+            settings["compressed"]["settings"]["index.codec"], "best_compression",
+            "{what}: {settings}"
+        );
 
         // Every document, by `_id`, `_routing` and byte-equal `_source`; nothing extra.
         let truth = real.truth(case.snapshot).unwrap();

@@ -97,3 +97,13 @@ fn opensearch_2_19_repositories_read_exactly_as_the_node_held_them() {
 fn opensearch_3_9_repositories_read_exactly_as_the_node_held_them() {
     check(RealSource::OpenSearch3_9);
 }
+
+#[test]
+fn elasticsearch_8_19_repositories_read_exactly_as_the_node_held_them() {
+    check(RealSource::Elasticsearch8_19);
+}
+
+#[test]
+fn elasticsearch_9_5_repositories_read_exactly_as_the_node_held_them() {
+    check(RealSource::Elasticsearch9_5);
+}

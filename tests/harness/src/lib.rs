@@ -19,6 +19,7 @@
 
 mod aws;
 mod ecs;
+mod elasticsearch;
 mod error;
 mod http;
 mod lambda_runtime;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use aws::{s3_client, sdk_config, upload_dir};
 pub use ecs::ecs_worker_service;
+pub use elasticsearch::{Elasticsearch, EsVersion};
 pub use error::HarnessError;
 pub use http::{http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};

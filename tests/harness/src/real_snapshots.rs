@@ -9,6 +9,7 @@ use std::process::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::elasticsearch::{Elasticsearch, EsVersion};
 use crate::error::HarnessError;
 use crate::opensearch::{Flavour, OpenSearch};
 use crate::workspace_root;
@@ -18,16 +19,25 @@ use crate::workspace_root;
 pub enum RealSource {
     OpenSearch2_19,
     OpenSearch3_9,
+    Elasticsearch8_19,
+    Elasticsearch9_5,
 }
 
 impl RealSource {
-    pub const ALL: [RealSource; 2] = [RealSource::OpenSearch2_19, RealSource::OpenSearch3_9];
+    pub const ALL: [RealSource; 4] = [
+        RealSource::OpenSearch2_19,
+        RealSource::OpenSearch3_9,
+        RealSource::Elasticsearch8_19,
+        RealSource::Elasticsearch9_5,
+    ];
 
     /// `opensearch-2.19`, …: the folder name and what `make real-snapshots` takes.
     pub fn name(self) -> &'static str {
         match self {
             RealSource::OpenSearch2_19 => "opensearch-2.19",
             RealSource::OpenSearch3_9 => "opensearch-3.9",
+            RealSource::Elasticsearch8_19 => "elasticsearch-8.19",
+            RealSource::Elasticsearch9_5 => "elasticsearch-9.5",
         }
     }
 
@@ -35,10 +45,41 @@ impl RealSource {
         RealSource::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    fn flavour(self) -> Flavour {
+    /// The launcher's build folder (part of the cache key).
+    fn launcher(self) -> Result<PathBuf, HarnessError> {
         match self {
-            RealSource::OpenSearch2_19 => Flavour::V2_19,
-            RealSource::OpenSearch3_9 => Flavour::V3_9,
+            RealSource::OpenSearch2_19 => crate::opensearch::build(Flavour::V2_19),
+            RealSource::OpenSearch3_9 => crate::opensearch::build(Flavour::V3_9),
+            RealSource::Elasticsearch8_19 => crate::elasticsearch::build(EsVersion::V8_19),
+            RealSource::Elasticsearch9_5 => crate::elasticsearch::build(EsVersion::V9_5),
+        }
+    }
+
+    /// A running node: its endpoint, its `path.repo`, and what keeps it alive.
+    fn start(self) -> Result<(String, PathBuf, Box<dyn std::any::Any>), HarnessError> {
+        let os = |f| {
+            OpenSearch::start(f).map(|n| {
+                (
+                    n.endpoint.clone(),
+                    n.repo_dir.clone(),
+                    Box::new(n) as Box<dyn std::any::Any>,
+                )
+            })
+        };
+        let es = |v| {
+            Elasticsearch::start(v).map(|n| {
+                (
+                    n.endpoint.clone(),
+                    n.repo_dir.clone(),
+                    Box::new(n) as Box<dyn std::any::Any>,
+                )
+            })
+        };
+        match self {
+            RealSource::OpenSearch2_19 => os(Flavour::V2_19),
+            RealSource::OpenSearch3_9 => os(Flavour::V3_9),
+            RealSource::Elasticsearch8_19 => es(EsVersion::V8_19),
+            RealSource::Elasticsearch9_5 => es(EsVersion::V9_5),
         }
     }
 }
@@ -63,7 +104,8 @@ pub struct RealSnapshots {
     /// The node's `version.number`, e.g. "2.19.6".
     pub version: String,
     pub lucene_version: String,
-    /// The repository names (`plain`, and `hashed` where the engine has hashed shard paths).
+    /// The repository names: `plain`, and `hashed` (OpenSearch 2.17+: hashed shard paths) or
+    /// `chunked`, both with compressed metadata and files in 256 KiB `.partN` blobs.
     pub repositories: Vec<String>,
     /// In the order they were taken.
     pub snapshots: Vec<String>,
@@ -76,7 +118,7 @@ impl RealSnapshots {
         let script = workspace_root().join("tests/real-snapshots/generate.py");
         let generator = std::fs::read(&script)
             .map_err(|e| HarnessError::io(format!("reading {}", script.display()), e))?;
-        let launcher = crate::opensearch::build(source.flavour())?;
+        let launcher = source.launcher()?;
         let key = {
             let mut h = Sha256::new();
             h.update(&generator);
@@ -176,12 +218,12 @@ fn generate(
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&tmp);
-    let node = OpenSearch::start(source.flavour())?;
+    let (endpoint, repo_dir, node) = source.start()?;
     let out = Command::new("python3")
         .arg(script)
-        .args(["--url", &node.endpoint])
+        .args(["--url", &endpoint])
         .arg("--repo-dir")
-        .arg(&node.repo_dir)
+        .arg(&repo_dir)
         .arg("--out")
         .arg(&tmp)
         .output()
