@@ -53,10 +53,12 @@ deploy: ## sam build + sam deploy (guided the first time; then infra/samconfig.t
 destroy: ## Delete the stack (the table and the artifacts bucket are retained)
 	cd infra && sam delete
 
-harness: ## Install the local servers the tests start (DynamoDB Local, moto, osmem-server; pinned) into .cache/harness, and build the real OpenSearch node's launcher
+harness: ## Install the local servers the tests start (DynamoDB Local, moto, osmem-server; pinned) into .cache/harness, and build the launchers of the real OpenSearch and Elasticsearch nodes
 	bash tests/harness/install.sh
 	bash tests/opensearch/build.sh 2.19 >/dev/null
 	bash tests/opensearch/build.sh 3.9 >/dev/null
+	bash tests/elasticsearch/build.sh 8.19 >/dev/null
+	bash tests/elasticsearch/build.sh 9.5 >/dev/null
 
 bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE limit
 	bash tests/bench/read_bench.sh
@@ -68,7 +70,7 @@ testdata: ## Regenerate the Lucene test indexes (real Lucene 8.8.1/9.8.0/10.5.0 
 	bash tests/generators/lucene/generate.sh
 	bash tests/generators/es5/generate.sh
 
-real-snapshots: harness ## Repositories written by real OpenSearch 2.19/3.9 nodes, with ground truth, into .cache/real-snapshots (cached by generator)
+real-snapshots: harness ## Repositories written by real OpenSearch 2.19/3.9 and Elasticsearch 8.19/9.5 nodes, with ground truth, into .cache/real-snapshots (cached by generator and launcher)
 	$(CARGO) run -q -p backfill-harness --bin real-snapshots
 
 clean: ## Remove build output and caches

@@ -8,7 +8,8 @@
 # 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS:
 #    the LZ4, DEFLATE and ZSTD rows, verified and --no-verify.
 # 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
-# 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink.
+# 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink, then → a real
+#    OpenSearch 2.19 node (the default target).
 #
 # BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source).
 set -euo pipefail

@@ -1,6 +1,6 @@
 //! The demo's sequence (`make demo`, `tests/demo/demo.sh`) as a test: the real `backfill`
 //! binary drives a local backfill (its fleet runs `backfill worker` processes) against DynamoDB
-//! Local, moto's S3 and osmem-server, from `local setup` through `start`, `status`, `scale`,
+//! Local, moto's S3 and a real OpenSearch 2.19 node, from `local setup` through `start`, `status`, `scale`,
 //! `pause`, `start`, `status --watch`, `clusters cat-indices` and `stop` to the refused restart;
 //! then every live document of the snapshot is looked up in the target, by `_id`, `_routing`
 //! and `_source`, and nothing else is there.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use backfill_harness::{DynamoDbLocal, Moto, Osmem};
+use backfill_harness::{DynamoDbLocal, Flavour, Moto, OpenSearch};
 use common::{path, status_json, worker_logs, workers_alive, Cli, Teardown};
 use serde_json::{json, Value};
 use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
@@ -23,8 +23,8 @@ use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
 const SNAPSHOT: &str = "demo-snapshot";
 /// Index name → its shards, one Lucene case of `tests/data/lucene` each (Lucene 8.8, 9.8 and
 /// 10.5 segments). Cases whose ids overlap are never shards of the same index (their documents
-/// would collide in the target). No case with a 20 MiB document (`l9_fast_large`): osmem
-/// indexes one document at a time, all indices included, and takes ~15 s for that one.
+/// would collide in the target). No case with a 20 MiB document (`l9_fast_large`), to keep
+/// the sequence short.
 const INDICES: &[(&str, &[&str])] = &[
     ("products", &["l8_best_compression", "l10_best_compression"]),
     ("legacy", &["l8_lucene70_dv"]),
@@ -49,7 +49,8 @@ fn the_demo_sequence_moves_every_document_then_stops_archived_for_good() {
     // system index.
     let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local (run `make harness`)");
     let moto = Moto::start().expect("moto (run `make harness`)");
-    let osmem = Osmem::start().expect("osmem-server (run `make harness`)");
+    let target =
+        OpenSearch::start(Flavour::V2_19).expect("a real OpenSearch node (run `make harness`)");
     let tmp = tempfile::tempdir().unwrap();
     let repo = write_repository(&tmp.path().join("repository"));
     let want = snapshot_documents(&repo);
@@ -71,7 +72,7 @@ fn the_demo_sequence_moves_every_document_then_stops_archived_for_good() {
         "--aws",
         &moto.endpoint,
         "--target",
-        &osmem.endpoint,
+        &target.endpoint,
         "--repo",
         path(&repo),
         "--snapshot",
@@ -220,7 +221,7 @@ fn the_demo_sequence_moves_every_document_then_stops_archived_for_good() {
     step("restart refused");
 
     // Then: the target holds exactly the snapshot's documents, and no system index.
-    let indices = target_indices(&osmem.endpoint);
+    let indices = target_indices(&target.endpoint);
     assert!(
         !indices.contains(".kibana"),
         "a skipped system index reached the target"
@@ -232,7 +233,7 @@ fn the_demo_sequence_moves_every_document_then_stops_archived_for_good() {
             .collect::<BTreeSet<_>>(),
         "the target's indices"
     );
-    let got = target_documents(&osmem.endpoint, &indices);
+    let got = target_documents(&target.endpoint, &indices);
     assert_same_documents(&want, &got);
     step(&format!(
         "{} documents of {SHARDS} shards compared",
@@ -451,7 +452,7 @@ fn target_documents(endpoint: &str, indices: &BTreeSet<String>) -> Docs {
 }
 
 /// The target holds exactly the expected documents: same ids, routings and sources (compared
-/// as JSON values: osmem returns `_source` without the whitespace between tokens).
+/// as JSON values; byte equality against a real node is `real_to_real.rs`'s).
 fn assert_same_documents(want: &Docs, got: &Docs) {
     let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
     let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
