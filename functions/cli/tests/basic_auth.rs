@@ -1,7 +1,7 @@
 //! A backfill against a target that requires Basic auth, with the credentials in a Secrets
 //! Manager secret (moto): the real `backfill` binary in local mode and its `backfill worker`
 //! processes, the target behind a gate that answers 401 without the credentials
-//! (`BasicAuthGate`, since osmem-server checks none). The documents arrive, so the credentials
+//! (`BasicAuthGate` in front of a real OpenSearch node, which runs without its security plugin). The documents arrive, so the credentials
 //! were used; then no log line, status, archive or failed-documents report holds the password
 //! (nor the `Authorization` value). A start that names another target is refused (403) naming
 //! it, and a worker whose backfill names a target outside its allowed list refuses to send the
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use backfill_core::model::{BackfillRecord, SnapshotRef, TargetRef};
 use backfill_core::WorkStore;
 use backfill_faults::BasicAuthGate;
-use backfill_harness::{http_request, DynamoDbLocal, Moto, Osmem};
+use backfill_harness::{http_request, DynamoDbLocal, Flavour, Moto, OpenSearch};
 use serde_json::{json, Value};
 
 /// Distinctive, so that finding it anywhere means it leaked.
@@ -142,10 +142,11 @@ fn fleet_logs(local: &Path) -> String {
 fn a_basic_auth_backfill_uses_the_password_and_writes_it_nowhere() {
     let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local (run `make harness`)");
     let moto = Moto::start().expect("moto (run `make harness`)");
-    let osmem = Osmem::start().expect("osmem-server (run `make harness`)");
+    let target =
+        OpenSearch::start(Flavour::V2_19).expect("a real OpenSearch node (run `make harness`)");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let gate = rt
-        .block_on(BasicAuthGate::start(&osmem.endpoint, USERNAME, PASSWORD))
+        .block_on(BasicAuthGate::start(&target.endpoint, USERNAME, PASSWORD))
         .unwrap();
     let secret_arn = rt.block_on(async {
         let sm = aws_sdk_secretsmanager::Client::new(
@@ -253,12 +254,13 @@ fn a_basic_auth_backfill_uses_the_password_and_writes_it_nowhere() {
         counts.refused, 0,
         "a request without the credentials: {counts:?}"
     );
-    let target = http_request(&osmem.endpoint, "GET", "/products/_count", &[], b"").unwrap();
-    assert_eq!(target.status, 200, "{}", target.text());
+    http_request(&target.endpoint, "POST", "/_refresh", &[], b"").unwrap();
+    let count = http_request(&target.endpoint, "GET", "/products/_count", &[], b"").unwrap();
+    assert_eq!(count.status, 200, "{}", count.text());
     assert!(
-        serde_json::from_str::<Value>(&target.text()).unwrap()["count"].as_u64() > Some(0),
+        serde_json::from_str::<Value>(&count.text()).unwrap()["count"].as_u64() > Some(0),
         "{}",
-        target.text()
+        count.text()
     );
     let run = backfill(&local, &env, &["stop"], &mut printed);
     assert_eq!(run.code, 0, "{printed}");

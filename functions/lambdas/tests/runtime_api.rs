@@ -19,7 +19,9 @@ use backfill_core::control::workflow::STOP_DEFINITION;
 use backfill_core::control::STOP_FUNCTIONS;
 use backfill_core::model::BackfillState;
 use backfill_core::WorkStore;
-use backfill_harness::{http_request, DynamoDbLocal, Invocation, Moto, Osmem, RuntimeApi};
+use backfill_harness::{
+    http_request, DynamoDbLocal, Flavour, Invocation, Moto, OpenSearch, RuntimeApi,
+};
 use serde_json::{json, Value};
 
 const TABLE: &str = "backfill-working-state";
@@ -84,7 +86,7 @@ impl Samples {
 struct Aws {
     dynamodb: DynamoDbLocal,
     moto: Moto,
-    target: Osmem,
+    target: OpenSearch,
     store: DynamoStore,
     s3: aws_sdk_s3::Client,
     ecs: aws_sdk_ecs::Client,
@@ -100,7 +102,7 @@ impl Aws {
     async fn start() -> Aws {
         let dynamodb = DynamoDbLocal::start().unwrap_or_else(|e| panic!("{e}"));
         let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
-        let target = Osmem::start().unwrap_or_else(|e| panic!("{e}"));
+        let target = OpenSearch::start(Flavour::V3_9).unwrap_or_else(|e| panic!("{e}"));
         let ddb_cfg = backfill_harness::sdk_config(&dynamodb.endpoint).await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_cfg), TABLE);
         store.create_table().await.unwrap();
@@ -486,7 +488,7 @@ async fn every_binary_serves_its_sample_events_through_the_runtime_api() {
         assert!(r.status < 300, "{path}: {}", r.text());
     };
     put("/users", json!({}));
-    put("/users/_doc/1", json!({"name": "only one"}));
+    put("/users/_doc/1?refresh=true", json!({"name": "only one"}));
     let report = fns.ok("cat-indices", &samples.get("cat-indices")).await;
     assert_eq!(
         report["source"],
