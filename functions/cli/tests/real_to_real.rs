@@ -205,7 +205,14 @@ fn delete_indices(endpoint: &str) {
         if index.starts_with('.') {
             continue;
         }
-        let r = http_request(endpoint, "DELETE", &format!("/{}", encode(index)), &[], b"").unwrap();
+        let r = http_request(
+            endpoint,
+            "DELETE",
+            &format!("/{}", backfill_harness::encode_path_segment(index)),
+            &[],
+            b"",
+        )
+        .unwrap();
         assert!(
             r.status == 200 || r.status == 404,
             "DELETE {index}: {}",
@@ -292,7 +299,7 @@ fn assert_target_holds(
         let r = http_request(
             endpoint,
             "GET",
-            &format!("/{}/_count", encode(index)),
+            &format!("/{}/_count", backfill_harness::encode_path_segment(index)),
             &[],
             b"",
         )
@@ -313,16 +320,4 @@ fn assert_target_holds(
             "{what}: the target holds an index the snapshot does not: {name}"
         );
     }
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

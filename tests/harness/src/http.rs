@@ -37,6 +37,20 @@ impl HttpResponse {
 /// Sends one request to `endpoint` (`http://host:port`) and reads the whole response
 /// (`Connection: close`). `headers` are extra ones; `Host`, `Content-Length` and `Connection`
 /// are set here. Any status is returned as it is: check `status` yourself.
+/// A path segment or query value with everything but unreserved characters percent-encoded
+/// (index names, ids and routing values of test documents: unicode, `/`, `?`, spaces).
+pub fn encode_path_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub fn http_request(
     endpoint: &str,
     method: &str,

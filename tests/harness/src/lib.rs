@@ -34,7 +34,7 @@ pub use aws::{s3_client, sdk_config, upload_dir};
 pub use ecs::ecs_worker_service;
 pub use elasticsearch::{Elasticsearch, EsVersion};
 pub use error::HarnessError;
-pub use http::{http_request, HttpResponse};
+pub use http::{encode_path_segment, http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use opensearch::{Flavour, OpenSearch};
 pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument};

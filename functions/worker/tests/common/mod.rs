@@ -184,27 +184,22 @@ pub fn expected_docs(repo: &Path, snapshot: &str) -> Docs {
     out
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Checks that the target holds exactly the expected documents (osmem returns `_source` with
 /// whitespace removed, so sources are compared as JSON values).
 pub fn assert_target_has(endpoint: &str, want: &Docs) {
     let mut per_index: BTreeMap<&str, u64> = BTreeMap::new();
     for ((index, id), (routing, source)) in want {
         *per_index.entry(index).or_default() += 1;
-        let mut path = format!("/{}/_doc/{}", encode(index), encode(id));
+        let mut path = format!(
+            "/{}/_doc/{}",
+            backfill_harness::encode_path_segment(index),
+            backfill_harness::encode_path_segment(id)
+        );
         if let Some(r) = routing {
-            path.push_str(&format!("?routing={}", encode(r)));
+            path.push_str(&format!(
+                "?routing={}",
+                backfill_harness::encode_path_segment(r)
+            ));
         }
         let r = backfill_harness::http_request(endpoint, "GET", &path, &[], b"").unwrap();
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
@@ -221,7 +216,7 @@ pub fn assert_target_has(endpoint: &str, want: &Docs) {
         let r = backfill_harness::http_request(
             endpoint,
             "GET",
-            &format!("/{}/_count", encode(index)),
+            &format!("/{}/_count", backfill_harness::encode_path_segment(index)),
             &[],
             b"",
         )
