@@ -32,6 +32,14 @@ impl BulkItemResult {
     pub fn is_retryable(&self) -> bool {
         self.status == 429 || self.status >= 500
     }
+
+    /// Refused for a reason that holds for every document of its index, not for this one: a
+    /// write block (403 `cluster_block_exception`), no permission to write it (401/403), no such
+    /// index (404; `index`/`create` actions have no other 404). Reporting each document would
+    /// complete a shard of which nothing arrived; its shard fails instead, with this reason.
+    pub fn refuses_the_index(&self) -> bool {
+        matches!(self.status, 401 | 403 | 404)
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Sends one batch until every document is indexed or rejected for good: retries with
-//! exponential backoff and full jitter, resending only the documents that failed.
+//! Sends one batch until every document is indexed or rejected for good (or its index refuses
+//! every write, which fails the batch): retries with exponential backoff and full jitter,
+//! resending only the documents that failed.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,10 @@ pub enum SendError {
     },
     #[error(transparent)]
     Refused(TargetError),
+    /// A document refused for its index's sake
+    /// ([`crate::BulkItemResult::refuses_the_index`]): the rest of the shard would be too.
+    #[error("target index {index} refuses writes: {answer}")]
+    IndexRefused { index: String, answer: String },
 }
 
 pub async fn send(
@@ -64,6 +69,15 @@ pub async fn send(
                         if r.is_ok() {
                             out.indexed += 1;
                             out.indexed_bytes += docs[i].source.len() as u64;
+                        } else if r.refuses_the_index() {
+                            return Err(SendError::IndexRefused {
+                                index: docs[i].index.clone(),
+                                answer: describe(
+                                    r.status,
+                                    r.error_type.as_deref(),
+                                    r.reason.as_deref(),
+                                ),
+                            });
                         } else if r.is_retryable() {
                             throttled |= r.status == 429;
                             last_error =
@@ -141,4 +155,128 @@ fn describe(status: u16, error_type: Option<&str>, reason: Option<&str>) -> Stri
         error_type.unwrap_or("error"),
         reason.unwrap_or("no reason given")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::target::BulkItemResult;
+
+    /// Answers each request with the next scripted item results (one per document sent).
+    struct Scripted(Mutex<Vec<Vec<(u16, &'static str)>>>);
+
+    #[async_trait]
+    impl Target for Scripted {
+        async fn bulk(&self, docs: &[&BulkDoc]) -> Result<Vec<BulkItemResult>, TargetError> {
+            let answer = self.0.lock().unwrap().remove(0);
+            assert_eq!(answer.len(), docs.len(), "one result per document sent");
+            Ok(answer
+                .into_iter()
+                .map(|(status, error_type)| BulkItemResult {
+                    status,
+                    error_type: (!error_type.is_empty()).then(|| error_type.into()),
+                    reason: (!error_type.is_empty()).then(|| format!("{error_type} reason")),
+                })
+                .collect())
+        }
+        async fn index_exists(&self, _: &str) -> Result<bool, TargetError> {
+            Ok(true)
+        }
+        async fn create_index(&self, _: &str, _: &serde_json::Value) -> Result<(), TargetError> {
+            Ok(())
+        }
+        async fn get_source(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<&str>,
+        ) -> Result<Option<Vec<u8>>, TargetError> {
+            Ok(None)
+        }
+    }
+
+    async fn send_scripted(answers: Vec<Vec<(u16, &'static str)>>) -> Result<Sent, SendError> {
+        let docs: Vec<BulkDoc> = (0..answers[0].len())
+            .map(|i| BulkDoc {
+                index: "logs".into(),
+                id: i.to_string(),
+                source: b"{}".to_vec(),
+                ..BulkDoc::default()
+            })
+            .collect();
+        let target = Scripted(Mutex::new(answers));
+        let policy = RetryPolicy::doubling(5, Duration::from_millis(1), Duration::from_millis(1));
+        send(&target, &docs, &policy, &AdaptiveLimit::new(1, 1)).await
+    }
+
+    #[tokio::test]
+    async fn a_write_block_or_a_missing_index_fails_the_batch_naming_the_index() {
+        for (status, error_type) in [
+            (403, "cluster_block_exception"),
+            (404, "index_not_found_exception"),
+            (403, "security_exception"),
+        ] {
+            let answer = vec![
+                (201, ""),
+                (status, error_type),
+                (400, "mapper_parsing_exception"),
+            ];
+            let e = send_scripted(vec![answer]).await.unwrap_err();
+            assert!(matches!(&e, SendError::IndexRefused { index, .. } if index == "logs"));
+            let answer = format!("HTTP {status} {error_type}: {error_type} reason");
+            assert_eq!(
+                e.to_string(),
+                format!("target index logs refuses writes: {answer}")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn documents_refused_for_their_own_sake_are_rejected_and_the_others_indexed() {
+        let sent = send_scripted(vec![
+            vec![
+                (201, ""),
+                (400, "mapper_parsing_exception"),
+                (400, "strict_dynamic_mapping_exception"),
+                (429, "es_rejected_execution_exception"),
+            ],
+            vec![(201, "")],
+        ])
+        .await
+        .unwrap();
+        assert_eq!((sent.indexed, sent.retries, sent.throttled), (2, 1, 1));
+        let rejected: Vec<_> = sent
+            .rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.status, r.error_type.as_deref()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                ("1", 400, Some("mapper_parsing_exception")),
+                ("2", 400, Some("strict_dynamic_mapping_exception"))
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_block_that_passes_is_retried_not_failed() {
+        // read_only_allow_delete (disk flood stage) and a cluster not yet recovered answer
+        // 429 and 503: they lift by themselves.
+        let sent = send_scripted(vec![
+            vec![
+                (429, "cluster_block_exception"),
+                (503, "cluster_block_exception"),
+            ],
+            vec![(201, ""), (201, "")],
+        ])
+        .await
+        .unwrap();
+        assert_eq!((sent.indexed, sent.retries), (2, 1));
+        assert!(sent.rejected.is_empty());
+    }
 }
