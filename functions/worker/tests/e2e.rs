@@ -1,4 +1,4 @@
-//! Worker processes against DynamoDB Local, moto's S3 and osmem-server, through the real AWS
+//! Worker processes against DynamoDB Local, moto's S3 and a real OpenSearch 2.19 node, through the real AWS
 //! SDK: they share the shards, survive being killed, stop cleanly, ride out a misbehaving
 //! target, and lose no document.
 
@@ -25,7 +25,7 @@ async fn three_workers_migrate_a_snapshot_from_s3_and_lose_nothing() {
     );
     let s3_repo = env.upload(&repo, "generated").await;
     let keys = env
-        .backfill("bf", &repo, &s3_repo, "snap", &env.osmem.endpoint, true)
+        .backfill("bf", &repo, &s3_repo, "snap", &env.target.endpoint, true)
         .await;
     let mut workers: Vec<_> = (0..3)
         .map(|i| {
@@ -50,7 +50,7 @@ async fn three_workers_migrate_a_snapshot_from_s3_and_lose_nothing() {
     );
     let want = expected_docs(&repo, "snap");
     assert_eq!(c.docs_done, want.len() as u64);
-    assert_target_has(&env.osmem.endpoint, &want);
+    assert_target_has(&env.target.endpoint, &want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +63,7 @@ async fn a_shared_fixture_snapshot_arrives_with_ids_routing_and_sources() {
         &repo,
         &s3_repo,
         "global_state_snapshot",
-        &env.osmem.endpoint,
+        &env.target.endpoint,
         true,
     )
     .await;
@@ -85,7 +85,7 @@ async fn a_shared_fixture_snapshot_arrives_with_ids_routing_and_sources() {
             (v["routing"].as_str().map(str::to_string), source),
         );
     }
-    assert_target_has(&env.osmem.endpoint, &want);
+    assert_target_has(&env.target.endpoint, &want);
 }
 
 /// Reads the one item of a backfill.
@@ -93,7 +93,10 @@ async fn item(env: &Env, id: &str) -> backfill_core::WorkItem {
     env.store.items(id).await.unwrap().remove(0)
 }
 
+/// Documents the target shows after a refresh.
 fn count(endpoint: &str, index: &str) -> u64 {
+    backfill_harness::http_request(endpoint, "POST", &format!("/{index}/_refresh"), &[], b"")
+        .unwrap();
     backfill_harness::http_request(endpoint, "GET", &format!("/{index}/_count"), &[], b"")
         .unwrap()
         .json()
@@ -106,13 +109,13 @@ fn count(endpoint: &str, index: &str) -> u64 {
 async fn a_killed_worker_is_resumed_from_its_checkpoint_after_the_lease_expires() {
     let env = Env::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let repo = repository(tmp.path(), &[("big", &["l8_best_compression"])]);
-    let s3_repo = env.upload(&repo, "big").await;
-    env.backfill("bf", &repo, &s3_repo, "snap", &env.osmem.endpoint, true)
+    let repo = repository(tmp.path(), &[("killed", &["l8_best_compression"])]);
+    let s3_repo = env.upload(&repo, "killed").await;
+    env.backfill("bf", &repo, &s3_repo, "snap", &env.target.endpoint, true)
         .await;
     // Slow the target down so the kill lands mid-shard.
     let proxy = FaultProxy::start(
-        &env.osmem.endpoint,
+        &env.target.endpoint,
         FaultPlan {
             latency: Some(Duration::from_millis(60)),
             ..FaultPlan::default()
@@ -146,7 +149,7 @@ async fn a_killed_worker_is_resumed_from_its_checkpoint_after_the_lease_expires(
     let _ = first.wait();
     tokio::time::sleep(Duration::from_millis(300)).await; // let in-flight requests land
     let at_kill = item(&env, "bf").await;
-    let on_target = count(&env.osmem.endpoint, "big");
+    let on_target = count(&env.target.endpoint, "killed");
     assert_eq!(
         at_kill.lease_holder.as_deref(),
         Some("doomed"),
@@ -177,19 +180,19 @@ async fn a_killed_worker_is_resumed_from_its_checkpoint_after_the_lease_expires(
         want.len() as u64,
         "no document counted twice"
     );
-    assert_target_has(&env.osmem.endpoint, &want);
+    assert_target_has(&env.target.endpoint, &want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_checkpoints_releases_and_exits_promptly() {
     let env = Env::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let repo = repository(tmp.path(), &[("big", &["l8_best_compression"])]);
-    let s3_repo = env.upload(&repo, "big").await;
-    env.backfill("bf", &repo, &s3_repo, "snap", &env.osmem.endpoint, true)
+    let repo = repository(tmp.path(), &[("sigterm", &["l8_best_compression"])]);
+    let s3_repo = env.upload(&repo, "sigterm").await;
+    env.backfill("bf", &repo, &s3_repo, "snap", &env.target.endpoint, true)
         .await;
     let proxy = FaultProxy::start(
-        &env.osmem.endpoint,
+        &env.target.endpoint,
         FaultPlan {
             latency: Some(Duration::from_millis(60)),
             ..FaultPlan::default()
@@ -212,7 +215,7 @@ async fn sigterm_checkpoints_releases_and_exits_promptly() {
         ],
     );
     let start = Instant::now();
-    while count(&env.osmem.endpoint, "big") < 1_000 {
+    while count(&env.target.endpoint, "sigterm") < 1_000 {
         assert!(start.elapsed() < Duration::from_secs(60), "no progress");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -233,7 +236,7 @@ async fn sigterm_checkpoints_releases_and_exits_promptly() {
     assert_ne!(it.position, "start");
     assert_eq!(
         it.docs_done,
-        count(&env.osmem.endpoint, "big"),
+        count(&env.target.endpoint, "sigterm"),
         "checkpoint = what the target holds"
     );
 }
@@ -252,13 +255,13 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
     let repo = repository(
         tmp.path(),
         &[
-            ("mixed", &["l9_mixed"]),
-            ("legacy", &["l8_fast"]),
-            ("newer", &["l10_mixed"]),
+            ("faults_mixed", &["l9_mixed"]),
+            ("faults_legacy", &["l8_fast"]),
+            ("faults_newer", &["l10_mixed"]),
         ],
     );
     let s3_repo = env.upload(&repo, "faults").await;
-    env.backfill("bf", &repo, &s3_repo, "snap", &env.osmem.endpoint, true)
+    env.backfill("bf", &repo, &s3_repo, "snap", &env.target.endpoint, true)
         .await;
     let plan = FaultPlan {
         throttle_every: Some(4),
@@ -269,7 +272,7 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
         latency: None,
         aws_throttle_every: None,
     };
-    let proxy = FaultProxy::start(&env.osmem.endpoint, plan).await.unwrap();
+    let proxy = FaultProxy::start(&env.target.endpoint, plan).await.unwrap();
     let (code, out, err) = wait(
         &mut env.worker(
             "bf",
@@ -304,7 +307,7 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
         env.store.counters("bf").await.unwrap().docs_done,
         want.len() as u64
     );
-    assert_target_has(&env.osmem.endpoint, &want);
+    assert_target_has(&env.target.endpoint, &want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,7 +335,7 @@ async fn a_corrupt_blob_fails_only_its_shard_with_the_reason_in_the_state() {
     data[mid] ^= 0x5A;
     std::fs::write(&path, data).unwrap();
     let s3_repo = env.upload(&repo, "corrupt").await;
-    env.backfill("bf", &repo, &s3_repo, "snap", &env.osmem.endpoint, true)
+    env.backfill("bf", &repo, &s3_repo, "snap", &env.target.endpoint, true)
         .await;
     let (code, _, err) = wait(
         &mut env.worker("bf", "w", &["--max-failures", "2"]),

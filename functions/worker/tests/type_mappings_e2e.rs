@@ -1,4 +1,4 @@
-//! Type mappings through the real worker binary, DynamoDB Local, moto's S3 and osmem-server, on
+//! Type mappings through the real worker binary, DynamoDB Local, moto's S3 and a real OpenSearch 2.19 node, on
 //! the snapshot real Elasticsearch 5.6.16 wrote (`tests/data/es5/multitype`): index `logs` with
 //! types `error` and `access` that share 9 `_id`s, merged into one index. The record (with its
 //! rules) goes through DynamoDB, documents through `_bulk` `create`, and every 409 is checked
@@ -46,7 +46,7 @@ async fn merge_backfill(env: &Env, id: &str, s3_repo: &str) {
                 name: "snap".into(),
             },
             TargetRef {
-                endpoint: env.osmem.endpoint.clone(),
+                endpoint: env.target.endpoint.clone(),
             },
             backfill_core::lease::now_ms(),
         )
@@ -172,17 +172,17 @@ fn check(endpoint: &str, reports: &[Value]) -> BTreeSet<(String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_into_osmem_reports_collisions_and_a_full_resend_finds_no_false_ones() {
+async fn a_merge_into_the_target_reports_collisions_and_a_full_resend_finds_no_false_ones() {
     let env = Env::start().await;
     let s3_repo = env.upload(&data("multitype"), "es5").await;
     let reports = tempfile::tempdir().unwrap();
     merge_backfill(&env, "bf", &s3_repo).await;
     run_worker(&env, "bf", reports.path());
-    let first = check(&env.osmem.endpoint, &report_lines(reports.path(), "bf"));
+    let first = check(&env.target.endpoint, &report_lines(reports.path(), "bf"));
     let c = env.store.counters("bf").await.unwrap();
     assert_eq!((c.docs_done, c.docs_rejected), (20, 9));
     // The merged index was created with both types' fields.
-    let m = backfill_harness::http_request(&env.osmem.endpoint, "GET", "/logs/_mapping", &[], b"")
+    let m = backfill_harness::http_request(&env.target.endpoint, "GET", "/logs/_mapping", &[], b"")
         .unwrap()
         .json()
         .unwrap();
@@ -197,7 +197,7 @@ async fn a_merge_into_osmem_reports_collisions_and_a_full_resend_finds_no_false_
     // collisions are reported again.
     merge_backfill(&env, "again", &s3_repo).await;
     run_worker(&env, "again", reports.path());
-    let second = check(&env.osmem.endpoint, &report_lines(reports.path(), "again"));
+    let second = check(&env.target.endpoint, &report_lines(reports.path(), "again"));
     assert_eq!(second, first);
     let c = env.store.counters("again").await.unwrap();
     assert_eq!((c.docs_done, c.docs_rejected), (20, 9));

@@ -1,12 +1,13 @@
-//! A local backfill environment: DynamoDB Local, moto's S3 and osmem-server on free ports, a
-//! snapshot uploaded to S3, a backfill with its work items, and worker processes.
+//! A local backfill environment: DynamoDB Local and moto's S3 on free ports, a real OpenSearch
+//! 2.19 node as the target (one for the whole test binary: each test has its own index names),
+//! a snapshot uploaded to S3, a backfill with its work items, and worker processes.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use backfill_aws::DynamoStore;
@@ -14,7 +15,7 @@ use backfill_core::model::{
     BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
 };
 use backfill_core::WorkStore;
-use backfill_harness::{DynamoDbLocal, Moto, Osmem};
+use backfill_harness::{DynamoDbLocal, Flavour, Moto, OpenSearch};
 use serde_json::Value;
 use snapshot::{LocalDirectory, ReadOptions, Repository, ShardReader};
 
@@ -24,16 +25,23 @@ pub const TABLE: &str = "backfill-working-state";
 pub struct Env {
     pub dynamodb: DynamoDbLocal,
     pub moto: Moto,
-    pub osmem: Osmem,
+    pub target: &'static OpenSearch,
     pub store: DynamoStore,
     pub s3: aws_sdk_s3::Client,
+}
+
+/// The real OpenSearch 2.19 node the binary's tests share (started by the first that needs it;
+/// it dies with the test process).
+pub fn shared_target() -> &'static OpenSearch {
+    static NODE: OnceLock<OpenSearch> = OnceLock::new();
+    NODE.get_or_init(|| OpenSearch::start(Flavour::V2_19).expect("a real OpenSearch 2.19 node"))
 }
 
 impl Env {
     pub async fn start() -> Env {
         let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local");
         let moto = Moto::start().expect("moto");
-        let osmem = Osmem::start().expect("osmem");
+        let target = shared_target();
         let ddb_cfg = backfill_harness::sdk_config(&dynamodb.endpoint).await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&ddb_cfg), TABLE);
         store.create_table().await.unwrap();
@@ -41,7 +49,7 @@ impl Env {
         Env {
             dynamodb,
             moto,
-            osmem,
+            target,
             store,
             s3,
         }
@@ -184,8 +192,8 @@ pub fn expected_docs(repo: &Path, snapshot: &str) -> Docs {
     out
 }
 
-/// Checks that the target holds exactly the expected documents (osmem returns `_source` with
-/// whitespace removed, so sources are compared as JSON values).
+/// Checks that the target holds exactly the expected documents (sources compared as JSON
+/// values: byte equality is `functions/cli/tests/real_to_real.rs`'s).
 pub fn assert_target_has(endpoint: &str, want: &Docs) {
     let mut per_index: BTreeMap<&str, u64> = BTreeMap::new();
     for ((index, id), (routing, source)) in want {
