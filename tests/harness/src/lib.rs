@@ -1,7 +1,10 @@
-//! The local test harness: DynamoDB Local, moto (S3 and the other control-plane APIs) and
-//! osmem-server (an in-memory OpenSearch), each started on a free loopback port, plus AWS SDK
-//! clients configured for them, and a Lambda Runtime API emulator ([`RuntimeApi`]) that runs a
-//! Lambda binary and invokes it.
+//! The local test harness: DynamoDB Local, moto (S3 and the other control-plane APIs), real
+//! OpenSearch 2.19/3.9 nodes (the target of the end-to-end tests, [`OpenSearch`]), real
+//! Elasticsearch 8.19/9.5 nodes (writers of real repositories, [`Elasticsearch`]) and
+//! osmem-server (an in-memory OpenSearch, kept only for a JVM-less demo: see [`Osmem`]), each
+//! started on a free loopback port, plus AWS SDK clients configured for them, the generated real
+//! repositories ([`RealSnapshots`]), and a Lambda Runtime API emulator ([`RuntimeApi`]) that
+//! runs a Lambda binary and invokes it.
 //!
 //! The servers are installed by `tests/harness/install.sh` (`make harness`) into
 //! [`harness_dir`]. Each `start()` is synchronous and returns once the server answers; the

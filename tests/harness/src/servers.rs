@@ -215,7 +215,11 @@ impl Moto {
 }
 process_accessors!(Moto);
 
-/// osmem-server: an in-memory, OpenSearch-compatible target cluster.
+/// osmem-server: an in-memory, OpenSearch-compatible target cluster. Every end-to-end test
+/// targets a real OpenSearch node ([`crate::OpenSearch`]); osmem stays for what a real node
+/// cannot give: a target without a JVM that starts in well under a second, for
+/// `BACKFILL_DEMO_TARGET=osmem make demo` on a machine without Java, and so the target adapter's
+/// test (`functions/opensearch/tests/servers.rs`) keeps that alternative working.
 pub struct Osmem {
     /// `http://127.0.0.1:<port>`
     pub endpoint: String,
