@@ -11,7 +11,10 @@
 # 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink, then → a real
 #    OpenSearch 2.19 node (the default target).
 #
-# BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source).
+# 5. The lease protocol at scale (lease-sim): 10,000 work items, 200 claimers, deaths; checked.
+#
+# BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source);
+# BENCH_LEASE_ITEMS and BENCH_LEASE_CLAIMERS the lease simulation.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -40,3 +43,5 @@ python3 tests/bench/measure.py "$OUT" "$BYTES" | tee "$OUT/read-table.txt"
 # The LZ4 row's MB/s (verified), for the end-to-end comparison.
 read_mb_s=$(awk -F'|' '/^\| LZ4/ && /verified/ {gsub(/[ ,]/, "", $5); print $5; exit}' "$OUT/read-table.txt")
 python3 tests/bench/e2e_bench.py "$OUT/repo-fast-$BYTES" "${read_mb_s:-0}"
+# 5. The lease protocol at scale: 10,000 items, 200 claimers on DynamoDB Local, claimers dying.
+./target/release/lease-sim --items "${BENCH_LEASE_ITEMS:-10000}" --claimers "${BENCH_LEASE_CLAIMERS:-200}"

@@ -26,6 +26,7 @@ mod elasticsearch;
 mod error;
 mod http;
 mod lambda_runtime;
+pub mod lease_sim;
 mod opensearch;
 mod process;
 mod real_snapshots;
