@@ -69,6 +69,14 @@ impl SimReport {
     }
 }
 
+/// What the claimers measured: requests and latency of each successful claim, deaths.
+#[derive(Default)]
+struct Tally {
+    requests: Vec<u64>,
+    claim_ms: Vec<f64>,
+    deaths: u64,
+}
+
 #[derive(Debug, Clone)]
 enum Kind {
     Claim { now: i64, had_holder: bool },
@@ -171,7 +179,7 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
     prepare(&client, table, cfg.items).await;
     let status_open = status_requests(&client, table, &policy).await;
     let log: Arc<Mutex<Vec<Call>>> = Arc::default();
-    let stats: Arc<Mutex<(Vec<u64>, Vec<f64>, u64)>> = Arc::default();
+    let stats: Arc<Mutex<Tally>> = Arc::default();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..cfg.claimers {
@@ -202,8 +210,8 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
                 };
                 {
                     let mut s = stats.lock().unwrap();
-                    s.0.push(store.requests() - before);
-                    s.1.push((returned - sent).as_secs_f64() * 1e3);
+                    s.requests.push(store.requests() - before);
+                    s.claim_ms.push((returned - sent).as_secs_f64() * 1e3);
                 }
                 record(Call {
                     item: claim.item.key.clone(),
@@ -222,7 +230,7 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
                 let work = cfg.max_work.mul_f64(rng.unit());
                 if dies && die_early {
                     // Gone before its first checkpoint; a replacement starts.
-                    stats.lock().unwrap().2 += 1;
+                    stats.lock().unwrap().deaths += 1;
                     life += 1;
                     me = format!("c{c}.{life}");
                     continue;
@@ -243,7 +251,7 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
                     ok,
                 });
                 if dies {
-                    stats.lock().unwrap().2 += 1;
+                    stats.lock().unwrap().deaths += 1;
                     life += 1;
                     me = format!("c{c}.{life}");
                     continue;
@@ -273,7 +281,11 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
     let wall = started.elapsed();
     let status_end = status_requests(&client, table, &policy).await;
     let calls = std::mem::take(&mut *log.lock().unwrap());
-    let (mut requests, mut latency, deaths) = std::mem::take(&mut *stats.lock().unwrap());
+    let Tally {
+        requests: mut requests,
+        claim_ms: mut latency,
+        deaths,
+    } = std::mem::take(&mut *stats.lock().unwrap());
     requests.sort_unstable();
     latency.sort_by(f64::total_cmp);
     let (violations, completions_wrong) = judge(&calls, cfg.items, &policy);
