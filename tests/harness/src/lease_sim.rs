@@ -282,7 +282,7 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
     let status_end = status_requests(&client, table, &policy).await;
     let calls = std::mem::take(&mut *log.lock().unwrap());
     let Tally {
-        requests: mut requests,
+        mut requests,
         claim_ms: mut latency,
         deaths,
     } = std::mem::take(&mut *stats.lock().unwrap());
