@@ -8,6 +8,7 @@ Usage: e2e_bench.py <repo dir> <read-only MB/s for comparison>
 """
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -17,9 +18,9 @@ repo, read_mb_s = sys.argv[1], float(sys.argv[2])
 REL = "./target/release"
 
 
-def start(cmd, count):
+def start(cmd, count, stderr=None):
     """Starts a helper that prints JSON/endpoint lines and lives until its stdin closes."""
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
     lines = [p.stdout.readline().strip() for _ in range(count)]
     return p, lines
 
@@ -69,6 +70,20 @@ try:
         run, done, upload = run_worker(backfill, target)
         rows.append((name, run, done, upload))
     landed = target_count(node["endpoint"])
+    # A slow target: the fault proxy in front of the sink lets through a quarter of the rate the
+    # sink took (as `_bulk` body bytes per second) and answers 429 beyond, as a full write queue
+    # does; the worker's adaptive limit has to find that rate.
+    sink_run, sink_done = rows[0][1], rows[0][2]
+    capacity = int(sink_done["bytes"] / sink_run["wall"] / 4)
+    slow, slow_lines = start([f"{REL}/fault-proxy", "--upstream", sink_lines[0],
+                              "--capacity-bytes-per-sec", str(capacity)], 1, stderr=subprocess.PIPE)
+    slow_run, slow_done, _ = run_worker("bench-slow", slow_lines[0])
+    slow.stdin.close()
+    counts = slow.stderr.read()
+    slow.wait()
+    field = lambda name: int(re.search(name + r": (\d+)", counts).group(1))
+    slow_counts = {k: field(k) for k in ("bulk_requests", "over_capacity", "bytes_admitted")}
+
 finally:
     servers.stdin.close()
     sink.stdin.close()
@@ -86,6 +101,12 @@ sink_run, real_run = rows[0][1], rows[1][1]
 print(f"\nThe real node took {real_run['wall'] / sink_run['wall']:.1f}x the sink's time (it indexes on the same 2 cores "
       f"the worker and the emulators use); {landed:,} documents counted in it afterwards "
       f"({'all' if landed == rows[1][2]['docs'] else 'NOT all'} of the {rows[1][2]['docs']:,} sent).")
+w = slow_run["wall"]
+print(f"\nA slow target (the fault proxy in front of the sink admits {capacity / 1e6:,.1f} MB/s of `_bulk` bodies, "
+      f"a quarter of the sink's rate, and answers 429 beyond): {slow_done['docs']:,} documents in {w:.1f} s; "
+      f"admitted {slow_counts['bytes_admitted'] / w / 1e6:,.1f} MB/s = {slow_counts['bytes_admitted'] / w / capacity:.0%} "
+      f"of the capacity; {slow_counts['over_capacity']:,} of {slow_counts['bulk_requests']:,} bulk requests answered 429 "
+      f"({slow_counts['over_capacity'] / max(slow_counts['bulk_requests'], 1):.0%}); nothing lost: {slow_done['docs']:,} of {rows[0][2]['docs']:,} documents sent.")
 name, run, done, upload = rows[0]
 print(f"\nDynamoDB requests: {done['dynamodb_requests']} for {done['items_completed']} shard(s) "
       f"({done['dynamodb_requests'] / max(done['items_completed'], 1):.0f} per shard); {done['checkpoints']} checkpoints, "

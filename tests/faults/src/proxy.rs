@@ -49,6 +49,10 @@ pub struct FaultPlan {
     /// Every Nth request that is not `_bulk` (an AWS API call, with an emulator behind the
     /// proxy): AWS's throttling error in the request's protocol, not forwarded.
     pub aws_throttle_every: Option<u32>,
+    /// A target that indexes at most this many bytes of `_bulk` body per second (a token bucket
+    /// holding one second's worth): a request beyond it gets a whole-request 429
+    /// (`es_rejected_execution_exception`, as a full write queue answers) and is not forwarded.
+    pub capacity_bytes_per_sec: Option<u64>,
 }
 
 /// What the proxy saw and did since it started.
@@ -63,6 +67,10 @@ pub struct FaultCounts {
     pub resets: u64,
     pub resets_after_forward: u64,
     pub items_throttled: u64,
+    /// `_bulk` requests answered 429 because they were over the capacity.
+    pub over_capacity: u64,
+    /// Bytes of `_bulk` bodies let through under the capacity.
+    pub bytes_admitted: u64,
     /// AWS API calls answered with a throttling error.
     pub aws_throttled: u64,
     /// Requests sent upstream, `_bulk` or not.
@@ -78,6 +86,8 @@ struct Counters {
     resets: AtomicU64,
     resets_after_forward: AtomicU64,
     items_throttled: AtomicU64,
+    over_capacity: AtomicU64,
+    bytes_admitted: AtomicU64,
     aws_requests: AtomicU64,
     aws_throttled: AtomicU64,
     forwarded: AtomicU64,
@@ -93,11 +103,31 @@ struct Shared {
     upstream: Upstream,
     plan: Mutex<FaultPlan>,
     counters: Counters,
+    /// The capacity's token bucket: bytes available, and when it was last filled.
+    bucket: Mutex<Option<(f64, std::time::Instant)>>,
 }
 
 impl Shared {
     fn plan(&self) -> FaultPlan {
         *self.plan.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes `bytes` from the capacity's bucket, or says it is over (a request larger than a
+    /// second's worth passes once the bucket is full, so nothing is refused forever).
+    fn admit(&self, capacity: u64, bytes: u64) -> bool {
+        let now = std::time::Instant::now();
+        let full = capacity as f64;
+        let mut bucket = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = bucket.get_or_insert((full, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * full).min(full);
+        *last = now;
+        let need = (bytes as f64).min(full);
+        if *tokens >= need {
+            *tokens -= need;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -128,6 +158,7 @@ impl FaultProxy {
             upstream,
             plan: Mutex::new(plan),
             counters: Counters::default(),
+            bucket: Mutex::new(None),
         });
         let for_server = shared.clone();
         let task = spawn_server(listener, move |reset| {
@@ -173,6 +204,8 @@ impl FaultProxy {
             resets: c.resets.load(Relaxed),
             resets_after_forward: c.resets_after_forward.load(Relaxed),
             items_throttled: c.items_throttled.load(Relaxed),
+            over_capacity: c.over_capacity.load(Relaxed),
+            bytes_admitted: c.bytes_admitted.load(Relaxed),
             aws_throttled: c.aws_throttled.load(Relaxed),
             forwarded: c.forwarded.load(Relaxed),
         }
@@ -348,6 +381,23 @@ impl Conn {
             return Ok(resp.unwrap_or_else(bad_gateway));
         }
         let n = bump(&c.bulk_requests);
+        if let Some(capacity) = plan.capacity_bytes_per_sec.filter(|c| *c > 0) {
+            let bytes = req
+                .headers()
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(0);
+            if !self.shared.admit(capacity, bytes) {
+                drain(req.into_body()).await;
+                bump(&c.over_capacity);
+                pause(plan.latency).await;
+                return Ok(json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    throttled_body(),
+                ));
+            }
+            c.bytes_admitted.fetch_add(bytes, Relaxed);
+        }
         let fault = plan.request_fault(n);
         match fault {
             RequestFault::Reset => {

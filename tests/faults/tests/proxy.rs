@@ -460,3 +460,27 @@ async fn refuses_non_loopback_and_reports_dead_upstream() {
     assert_eq!(client.send("GET", "/", &[], "").await.unwrap().status, 502);
     proxy.shutdown().await;
 }
+
+#[tokio::test]
+async fn bulks_over_the_capacity_get_429_until_the_bucket_refills() {
+    let body = index_actions("cap-", 20);
+    let size = body.len() as u64;
+    // Room for two bodies a second: the third at once is over.
+    let plan = FaultPlan {
+        capacity_bytes_per_sec: Some(2 * size + size / 2),
+        ..FaultPlan::default()
+    };
+    let (fake, proxy) = setup(plan).await;
+    let mut client = Client::connect(&proxy.endpoint()).await;
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(client.bulk("/_bulk", &body).await.unwrap().status);
+    }
+    assert_eq!(answers, [200, 200, 429]);
+    // Half a second refills more than one body's worth.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(client.bulk("/_bulk", &body).await.unwrap().status, 200);
+    let counts = proxy.counts();
+    assert_eq!((counts.over_capacity, counts.bytes_admitted), (1, 3 * size));
+    assert_eq!(fake.bulks().len(), 3);
+}

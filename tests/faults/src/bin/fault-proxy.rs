@@ -36,6 +36,9 @@ struct Args {
     /// Reject every Nth action of forwarded _bulk requests with a 429 item.
     #[arg(long, value_name = "N")]
     item_throttle_every: Option<u32>,
+    /// Let at most this many bytes of _bulk bodies through per second; answer 429 beyond.
+    #[arg(long, value_name = "BYTES")]
+    capacity_bytes_per_sec: Option<u64>,
     /// Delay every answer by this many milliseconds.
     #[arg(long, value_name = "MS")]
     latency_ms: Option<u64>,
@@ -72,6 +75,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 item_throttle_every: args.item_throttle_every,
                 latency: args.latency_ms.map(Duration::from_millis),
                 aws_throttle_every: None,
+                capacity_bytes_per_sec: args.capacity_bytes_per_sec,
             };
             let proxy = FaultProxy::start_on(args.listen, upstream, plan)
                 .await
