@@ -96,21 +96,6 @@ struct Call {
     ok: bool,
 }
 
-/// A small deterministic generator (xorshift64*), so a seed replays the same choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn progress(docs: u64) -> Progress {
     Progress {
         position: format!("_0:{docs}"),
@@ -191,7 +176,9 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
         );
         let (cfg, policy) = (cfg.clone(), policy);
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(cfg.seed ^ (u64::from(c) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut rng = fastrand::Rng::with_seed(
+                cfg.seed ^ (u64::from(c) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
             let mut life = 0;
             let mut me = format!("c{c}.{life}");
             let store = DynamoStore::new(client, &table);
@@ -225,9 +212,9 @@ pub async fn run(client: aws_sdk_dynamodb::Client, table: &str, cfg: &SimConfig)
                     expiry: Some(claim.expiry),
                     ok: true,
                 });
-                let dies = rng.unit() < cfg.death_rate;
-                let die_early = rng.unit() < 0.5;
-                let work = cfg.max_work.mul_f64(rng.unit());
+                let dies = rng.f64() < cfg.death_rate;
+                let die_early = rng.f64() < 0.5;
+                let work = cfg.max_work.mul_f64(rng.f64());
                 if dies && die_early {
                     // Gone before its first checkpoint; a replacement starts.
                     stats.lock().unwrap().deaths += 1;
