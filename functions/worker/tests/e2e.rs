@@ -271,6 +271,7 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
         item_throttle_every: Some(13),
         latency: None,
         aws_throttle_every: None,
+        capacity_bytes_per_sec: None,
     };
     let proxy = FaultProxy::start(&env.target.endpoint, plan).await.unwrap();
     let (code, out, err) = wait(
