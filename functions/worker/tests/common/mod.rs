@@ -73,46 +73,11 @@ impl Env {
         target: &str,
         create_missing: bool,
     ) -> Vec<ItemKey> {
-        let repo = Repository::open(Arc::new(LocalDirectory::new(local_repo))).unwrap();
-        let snap = repo.snapshot(snapshot).unwrap();
-        let mut keys = Vec::new();
-        for index in snap.index_names() {
-            for shard in 0..snap.index(&index).unwrap().number_of_shards {
-                keys.push(ItemKey {
-                    index: index.clone(),
-                    shard,
-                });
-            }
-        }
-        let now = backfill_core::lease::now_ms();
-        self.store
-            .create_backfill(&BackfillRecord {
-                state: BackfillState::Running,
-                create_missing_indices: create_missing,
-                desired_workers: 1,
-                ..BackfillRecord::new(
-                    id,
-                    SnapshotRef {
-                        repository: s3_repo.into(),
-                        name: snapshot.into(),
-                    },
-                    TargetRef {
-                        endpoint: target.into(),
-                    },
-                    now,
-                )
-            })
-            .await
-            .unwrap();
-        let new: Vec<NewItem> = keys
-            .iter()
-            .map(|k| NewItem {
-                key: k.clone(),
-                docs_expected: 0,
-            })
-            .collect();
-        self.store.create_items(id, &new).await.unwrap();
-        keys
+        let source = SnapshotRef {
+            repository: s3_repo.into(),
+            name: snapshot.into(),
+        };
+        create_backfill(&self.store, id, local_repo, source, target, create_missing).await
     }
 
     /// A worker process for a backfill, with extra flags.
@@ -133,6 +98,50 @@ impl Env {
             .stderr(Stdio::piped());
         cmd.spawn().expect("spawn the worker")
     }
+}
+
+/// Creates a running backfill `id` of every index of `source` (read from its local copy
+/// `local_repo`) into `target`, one work item per shard; returns the items' keys.
+pub async fn create_backfill(
+    store: &DynamoStore,
+    id: &str,
+    local_repo: &Path,
+    source: SnapshotRef,
+    target: &str,
+    create_missing: bool,
+) -> Vec<ItemKey> {
+    let repo = Repository::open(Arc::new(LocalDirectory::new(local_repo))).unwrap();
+    let snap = repo.snapshot(&source.name).unwrap();
+    let mut keys = Vec::new();
+    for index in snap.index_names() {
+        for shard in 0..snap.index(&index).unwrap().number_of_shards {
+            keys.push(ItemKey {
+                index: index.clone(),
+                shard,
+            });
+        }
+    }
+    let target = TargetRef {
+        endpoint: target.into(),
+    };
+    store
+        .create_backfill(&BackfillRecord {
+            state: BackfillState::Running,
+            create_missing_indices: create_missing,
+            desired_workers: 1,
+            ..BackfillRecord::new(id, source, target, backfill_core::lease::now_ms())
+        })
+        .await
+        .unwrap();
+    let new: Vec<NewItem> = keys
+        .iter()
+        .map(|k| NewItem {
+            key: k.clone(),
+            docs_expected: 0,
+        })
+        .collect();
+    store.create_items(id, &new).await.unwrap();
+    keys
 }
 
 /// Waits for a process to end; panics with its output after `timeout`.

@@ -7,16 +7,13 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use backfill_aws::DynamoStore;
-use backfill_core::model::{
-    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
-};
+use backfill_core::model::{ItemKey, SnapshotRef};
 use backfill_core::{WorkItem, WorkStore};
 use backfill_harness::{http_request, DynamoDbLocal, Moto};
 use serde_json::{json, Value};
-use snapshot::{LocalDirectory, Repository};
 
 use crate::common::{Docs, BUCKET};
 
@@ -75,47 +72,12 @@ impl RealEnv {
         backfill_harness::upload_dir(&self.s3, BUCKET, &self.table, repo)
             .await
             .unwrap();
-        let snap = Repository::open(Arc::new(LocalDirectory::new(repo)))
-            .unwrap()
-            .snapshot("snap")
-            .unwrap();
-        let keys: Vec<ItemKey> = snap
-            .index_names()
-            .into_iter()
-            .flat_map(|index| {
-                let shards = snap.index(&index).unwrap().number_of_shards;
-                (0..shards).map(move |shard| ItemKey {
-                    index: index.clone(),
-                    shard,
-                })
-            })
-            .collect();
         let source = SnapshotRef {
             repository: format!("s3://{BUCKET}/{}", self.table),
             name: "snap".into(),
         };
-        let target = TargetRef {
-            endpoint: target.into(),
-        };
-        let now = backfill_core::lease::now_ms();
-        self.store
-            .create_backfill(&BackfillRecord {
-                state: BackfillState::Running,
-                create_missing_indices: create_missing,
-                desired_workers: 1,
-                ..BackfillRecord::new(&self.id, source, target, now)
-            })
+        crate::common::create_backfill(&self.store, &self.id, repo, source, target, create_missing)
             .await
-            .unwrap();
-        let new: Vec<NewItem> = keys
-            .iter()
-            .map(|k| NewItem {
-                key: k.clone(),
-                docs_expected: 0,
-            })
-            .collect();
-        self.store.create_items(&self.id, &new).await.unwrap();
-        keys
     }
 
     /// A worker process of this backfill, with extra flags; its failed-documents reports go to
