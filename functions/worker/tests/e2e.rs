@@ -93,18 +93,6 @@ async fn item(env: &Env, id: &str) -> backfill_core::WorkItem {
     env.store.items(id).await.unwrap().remove(0)
 }
 
-/// Documents the target shows after a refresh.
-fn count(endpoint: &str, index: &str) -> u64 {
-    backfill_harness::http_request(endpoint, "POST", &format!("/{index}/_refresh"), &[], b"")
-        .unwrap();
-    backfill_harness::http_request(endpoint, "GET", &format!("/{index}/_count"), &[], b"")
-        .unwrap()
-        .json()
-        .unwrap()["count"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_is_resumed_from_its_checkpoint_after_the_lease_expires() {
     let env = Env::start().await;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use backfill_core::WorkStore;
 use backfill_harness::{Flavour, OpenSearch};
-use common::{expected_docs, metric, repository, wait, Docs};
+use common::{count, expected_docs, metric, repository, wait, Docs};
 use real::*;
 use serde_json::{json, Value};
 use tokio::sync::{RwLock, RwLockReadGuard};

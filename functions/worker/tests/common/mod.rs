@@ -82,21 +82,9 @@ impl Env {
 
     /// A worker process for a backfill, with extra flags.
     pub fn worker(&self, id: &str, name: &str, args: &[&str]) -> Child {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_backfill-worker"));
-        cmd.args(["--backfill-id", id, "--worker-id", name, "--table", TABLE])
-            .args(args)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb.endpoint)
-            .env("AWS_ENDPOINT_URL_S3", &self.moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-            .env("AWS_SECRET_ACCESS_KEY", "local")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .env("BACKFILL_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd.spawn().expect("spawn the worker")
+        let table = ["--table", TABLE];
+        let args: Vec<&str> = table.iter().chain(args).copied().collect();
+        worker_process(&self.dynamodb, &self.moto, id, name, &args)
     }
 }
 
@@ -142,6 +130,46 @@ pub async fn create_backfill(
         .collect();
     store.create_items(id, &new).await.unwrap();
     keys
+}
+
+/// A `backfill-worker` process of backfill `id` against these servers, with extra flags; its
+/// output is piped.
+pub fn worker_process(
+    dynamodb: &DynamoDbLocal,
+    moto: &Moto,
+    id: &str,
+    name: &str,
+    args: &[&str],
+) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_backfill-worker"))
+        .args(["--backfill-id", id, "--worker-id", name])
+        .args(args)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.endpoint)
+        .env("AWS_ENDPOINT_URL_S3", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("BACKFILL_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the worker")
+}
+
+/// Documents of `index` the target shows, after a refresh.
+pub fn count(endpoint: &str, index: &str) -> u64 {
+    let index = backfill_harness::encode_path_segment(index);
+    backfill_harness::http_request(endpoint, "POST", &format!("/{index}/_refresh"), &[], b"")
+        .unwrap();
+    backfill_harness::http_request(endpoint, "GET", &format!("/{index}/_count"), &[], b"")
+        .unwrap()
+        .json()
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// Waits for a process to end; panics with its output after `timeout`.

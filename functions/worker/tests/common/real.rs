@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::OnceLock;
 
 use backfill_aws::DynamoStore;
@@ -15,7 +15,7 @@ use backfill_core::{WorkItem, WorkStore};
 use backfill_harness::{http_request, DynamoDbLocal, Moto};
 use serde_json::{json, Value};
 
-use crate::common::{Docs, BUCKET};
+use crate::common::{count, Docs, BUCKET};
 
 /// One DynamoDB Local and one moto for the whole binary: each test has its own table, bucket
 /// prefixes and index names. (SDK clients are made per test: a client's connections belong to
@@ -84,24 +84,10 @@ impl RealEnv {
     /// S3 (read back by [`RealEnv::reported`]).
     pub fn worker(&self, name: &str, args: &[&str]) -> Child {
         let (dynamodb, moto) = servers();
-        Command::new(env!("CARGO_BIN_EXE_backfill-worker"))
-            .args(["--backfill-id", &self.id, "--worker-id", name])
-            .args(["--table", &self.table])
-            .args(["--reports", &format!("s3://reports-{}/failed", self.table)])
-            .args(args)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.endpoint)
-            .env("AWS_ENDPOINT_URL_S3", &moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-            .env("AWS_SECRET_ACCESS_KEY", "local")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .env("BACKFILL_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the worker")
+        let reports = format!("s3://reports-{}/failed", self.table);
+        let own = ["--table", &self.table, "--reports", &reports];
+        let args: Vec<&str> = own.iter().chain(args).copied().collect();
+        crate::common::worker_process(dynamodb, moto, &self.id, name, &args)
     }
 
     /// Every line of the failed-documents reports of `index`.
@@ -169,13 +155,6 @@ pub fn create_index(endpoint: &str, index: &str, body: Value) {
 /// (GET rather than HEAD: the harness's client reads a body as long as the length announced.)
 pub fn index_exists(endpoint: &str, index: &str) -> bool {
     call(endpoint, "GET", &format!("/{index}"), None).0 == 200
-}
-
-/// Documents of `index` the node holds, after a refresh.
-pub fn count(endpoint: &str, index: &str) -> u64 {
-    call(endpoint, "POST", &format!("/{index}/_refresh"), None);
-    let (_, answer) = call(endpoint, "GET", &format!("/{index}/_count"), None);
-    answer["count"].as_u64().unwrap_or(0)
 }
 
 /// Write-pool rejections the node counted since it started.
