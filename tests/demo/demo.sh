@@ -73,6 +73,7 @@ step "Writing the sample snapshot (Lucene 8.8, 9.8 and 10.5 segments in an Elast
   --index "logs-2026=$DATA/l9_100k" \
   --index "products=$DATA/l8_best_compression,$DATA/l10_best_compression" \
   --index "legacy=$DATA/l8_lucene70_dv" \
+  --mapping "products=$DATA/source-mapping.json" --mapping "legacy=$DATA/source-mapping.json" \
   --compress --virtual-small-files --seed 7 >/dev/null
 show "$BIN/backfill" snapshot list --repo "$WORK/repository"
 

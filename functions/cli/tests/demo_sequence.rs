@@ -259,7 +259,12 @@ fn write_repository(root: &Path) -> PathBuf {
     let mut b = snapshot_testkit::RepoBuilder::new(root, opts);
     for (name, cases) in INDICES {
         let shards: Vec<PathBuf> = cases.iter().map(|c| lucene_case(c)).collect();
-        b.add_index(name, &shards, vec![], json!({"properties": {}}));
+        b.add_index(
+            name,
+            &shards,
+            vec![],
+            snapshot_testkit::lucene_cases_mapping(),
+        );
     }
     b.write_snapshot(SNAPSHOT).unwrap();
     root.to_path_buf()

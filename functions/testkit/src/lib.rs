@@ -22,7 +22,7 @@
 //! shard `snap-<uuid>.dat`, `index-<gen>` and the data blobs. Every `*.dat`/`index-<gen>` is a
 //! ChecksumBlobStoreFormat blob with SMILE flags 0x05, as ES writes them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod blobfmt;
 mod builder;
@@ -38,6 +38,18 @@ pub use metadata::FileInfo;
 
 /// `../shared` beside the checkout (as CI lays it out), or `$BACKFILL_SHARED_DIR`: the shared
 /// fixtures every test crate reads, found in one place.
+/// The mapping a source cluster would hold for the indexes of `tests/data/lucene/`
+/// (`source-mapping.json`): their `price` is sometimes an integer, sometimes a float, so a
+/// target mapping it dynamically from concurrent bulks (two shards, or requests in flight)
+/// refuses some documents ("cannot be changed from type [float] to [long]"), which a real
+/// snapshot, carrying its mapping, never makes it do.
+pub fn lucene_cases_mapping() -> serde_json::Value {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lucene/source-mapping.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn shared_dir() -> PathBuf {
     std::env::var_os("BACKFILL_SHARED_DIR")
         .map(PathBuf::from)

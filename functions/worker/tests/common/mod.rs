@@ -290,7 +290,12 @@ pub fn repository(dir: &Path, indices: &[(&str, &[&str])]) -> PathBuf {
         snapshot_testkit::RepoBuilder::new(&root, snapshot_testkit::WriteOptions::default());
     for (name, shards) in indices {
         let dirs: Vec<PathBuf> = shards.iter().map(|c| lucene_data(c)).collect();
-        b.add_index(name, &dirs, vec![], serde_json::json!({"properties": {}}));
+        b.add_index(
+            name,
+            &dirs,
+            vec![],
+            snapshot_testkit::lucene_cases_mapping(),
+        );
     }
     b.write_snapshot("snap").unwrap();
     root
