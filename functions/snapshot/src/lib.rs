@@ -31,7 +31,7 @@ pub use lucene::ReadOptions;
 pub use repo::smile::SmileError;
 pub use repo::{IndexMetadata, Repository, ShardSnapshot, Snapshot};
 pub use shard::{
-    Position, ShardDocument, ShardDocumentRef, ShardEntryRef, ShardReader, ShardStats,
+    Position, SegmentSize, ShardDocument, ShardDocumentRef, ShardEntryRef, ShardReader, ShardStats,
 };
 
 /// A SMILE document (a `_source` indexed as `application/smile`) as JSON.

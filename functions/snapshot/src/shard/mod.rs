@@ -13,6 +13,9 @@ use crate::lucene::stored_fields::ChunkStart;
 use crate::lucene::{self, Commit, Directory, ReadOptions, SegmentReader};
 use crate::repo::Snapshot;
 
+mod range;
+pub use range::SegmentSize;
+
 /// Where to continue reading a shard: the next document to read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Position {
@@ -145,6 +148,8 @@ pub struct ShardReader {
     seg_index: usize,
     current: Option<(SegmentReader, EsFields)>,
     stats: ShardStats,
+    /// Where a range of the shard ends (segment index, first document not to read).
+    end: Option<(usize, u32)>,
 }
 
 impl ShardReader {
@@ -184,6 +189,7 @@ impl ShardReader {
             opts,
             seg_index: 0,
             current: None,
+            end: None,
         })
     }
 
@@ -210,19 +216,7 @@ impl ShardReader {
     /// Live documents of the shard by its commit, without reading any stored field:
     /// Σ (maxDoc − hard deletes − soft deletes) over the segments (nested children included).
     pub fn live_doc_count(&self) -> Result<u64> {
-        let mut total = 0;
-        for sci in &self.commit.segments {
-            let name = format!("{}.si", sci.name);
-            let data = self.dir.open(&name).and_then(|f| f.read_verified());
-            let info = data
-                .and_then(|d| {
-                    lucene::segment_info::parse_segment_info(&name, &d, &sci.id, &sci.commit)
-                })
-                .map_err(|e| self.locate(e))?;
-            total += (info.max_doc as u64)
-                .saturating_sub(sci.del_count as u64 + sci.soft_del_count as u64);
-        }
-        Ok(total)
+        Ok(self.segment_sizes()?.iter().map(|s| s.live).sum())
     }
 
     /// Continues at `pos` (from a `ShardDocument::next` of an earlier reader of this shard).
@@ -323,11 +317,14 @@ impl ShardReader {
     fn advance(&mut self, stop_without_source: bool) -> Result<Option<Found>> {
         loop {
             if self.current.is_none() {
-                if self.seg_index >= self.commit.segments.len() {
+                if self.seg_index >= self.commit.segments.len()
+                    || range::past(self.end, self.seg_index, 0)
+                {
                     return Ok(None);
                 }
                 self.open_current()?;
             }
+            let (end, seg_index) = (self.end, self.seg_index);
             let (seg, fields) = self.current.as_mut().expect("opened above");
             let order = seg.stored_fields().format().order;
             let raw = seg
@@ -339,6 +336,12 @@ impl ShardReader {
                 continue;
             };
             let doc = raw.doc;
+            if range::past(end, seg_index, doc) {
+                // The rest of the shard belongs to the next range.
+                self.current = None;
+                self.seg_index = self.commit.segments.len();
+                return Ok(None);
+            }
             let extracted = es::extract(&raw, fields, order).map_err(|what| {
                 let segment = seg.name();
                 self.dir.locate(seg.locate(Error::new(
