@@ -19,8 +19,10 @@ use backfill_core::control::ports::{
 };
 use backfill_core::control::*;
 use backfill_core::lease::{now_ms, LeasePolicy};
-use backfill_core::model::{BackfillRecord, BackfillState, Counters, NewItem, WorkItem};
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use backfill_core::model::{BackfillRecord, BackfillState, Counters, NewItem, NewRange, WorkItem};
+use backfill_core::store::{
+    Claim, ClaimOutcome, InProgress, Progress, StateChange, StoreError, WorkStore,
+};
 use backfill_core::worker::LocalSnapshots;
 use backfill_harness::{DynamoDbLocal, Moto};
 
@@ -94,6 +96,9 @@ impl<S: WorkStore> WorkStore for Jittered<S> {
     async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
         self.0.record_expected(claim, docs).await
     }
+    async fn split(&self, claim: &mut Claim, ranges: &[NewRange]) -> Result<(), StoreError> {
+        self.0.split(claim, ranges).await
+    }
     async fn complete(&self, claim: &Claim, p: &Progress, now: i64) -> Result<(), StoreError> {
         self.0.complete(claim, p, now).await
     }
@@ -121,7 +126,7 @@ impl<S: WorkStore> WorkStore for Jittered<S> {
         id: &str,
         now: i64,
         policy: &LeasePolicy,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<InProgress, StoreError> {
         self.0.in_progress(id, now, policy).await
     }
     async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {

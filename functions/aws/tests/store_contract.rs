@@ -15,7 +15,7 @@ use backfill_aws::DynamoStore;
 use backfill_core::lease::{now_ms, LeasePolicy};
 use backfill_core::memory::MemoryStore;
 use backfill_core::model::{
-    BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
+    BackfillRecord, BackfillState, ItemKey, NewItem, NewRange, SnapshotRef, TargetRef,
 };
 use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
 use backfill_core::transition::ITEMS_CREATABLE_IN;
@@ -68,10 +68,7 @@ fn record(id: &str) -> BackfillRecord {
 fn keys(n: u32) -> Vec<NewItem> {
     (0..n)
         .map(|i| NewItem {
-            key: ItemKey {
-                index: format!("idx-{}", i % 7),
-                shard: i,
-            },
+            key: ItemKey::shard(&format!("idx-{}", i % 7), i),
             docs_expected: 10,
         })
         .collect()
@@ -133,11 +130,20 @@ async fn a_holder_checkpoints_completes_and_loses_its_lease_to_a_later_claimer(d
         .await
         .unwrap();
     assert_eq!(a.expiry, t0 + 90_000, "a checkpoint extends the lease");
-    assert_eq!(s.in_progress("bf", t0 + 31_000, &POLICY).await.unwrap(), 1);
+    assert_eq!(
+        s.in_progress("bf", t0 + 31_000, &POLICY)
+            .await
+            .unwrap()
+            .shards,
+        1
+    );
 
     // a goes quiet; after expiry + skew, b takes over from a's checkpoint with a doubled lease.
     let takeover = t0 + 90_000 + 5_001;
-    assert_eq!(s.in_progress("bf", takeover, &POLICY).await.unwrap(), 0);
+    assert_eq!(
+        s.in_progress("bf", takeover, &POLICY).await.unwrap().items,
+        0
+    );
     assert!(s
         .expired_leases("bf", t0 + 31_000, &POLICY, 10)
         .await
@@ -502,6 +508,149 @@ async fn items_are_created_only_for_a_live_backfill(dynamo: bool) {
     }
 }
 
+fn range(start: &str, end: Option<&str>, docs: u64) -> NewRange {
+    NewRange {
+        start: start.into(),
+        end: end.map(str::to_string),
+        docs_expected: docs,
+    }
+}
+
+/// Claims until every open item is held; the claims by key.
+async fn claim_all(s: &Arc<dyn WorkStore>, now: i64) -> HashMap<ItemKey, Claim> {
+    let mut held = HashMap::new();
+    let mut n = 0;
+    while let ClaimOutcome::Claimed(c) = claim(s, &format!("w{n}"), now).await {
+        n += 1;
+        held.insert(c.item.key.clone(), *c);
+    }
+    held
+}
+
+async fn a_split_shard_is_done_when_all_its_ranges_are(dynamo: bool) {
+    let s = store(dynamo, "split").await;
+    s.create_items("bf", &keys(2)).await.unwrap();
+    let t = now_ms();
+    let mut a = claimed(claim(&s, "a", t).await);
+    let shard = a.item.key.clone();
+    let plan = [
+        range("start", Some("_1:0"), 4),
+        range("_1:0", Some("_2:500"), 3),
+        range("_2:500", None, 3),
+    ];
+    s.split(&mut a, &plan).await.unwrap();
+    assert_eq!(
+        (a.item.end.as_deref(), a.item.ranges, a.item.docs_expected),
+        (Some("_1:0"), 3, 4)
+    );
+    assert!(matches!(
+        s.split(&mut a.clone(), &plan).await,
+        Err(StoreError::Other(_))
+    ));
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_total, c.ranges_total, c.docs_expected),
+        (2, 3, 20),
+        "a split adds ranges, not shards or documents"
+    );
+    let mut held = claim_all(&s, t + 1).await;
+    assert_eq!(held.len(), 3, "the other shard and two new ranges");
+    let r1 = held.remove(&shard.with_range(1)).expect("range 1 claimed");
+    let r2 = held.remove(&shard.with_range(2)).expect("range 2 claimed");
+    let other = held.into_values().next().unwrap();
+    assert_eq!(
+        (
+            r1.item.position.as_str(),
+            r1.item.end.as_deref(),
+            r1.item.ranges
+        ),
+        ("_1:0", Some("_2:500"), 3)
+    );
+    assert_eq!(
+        (r2.item.position.as_str(), r2.item.end.as_deref()),
+        ("_2:500", None)
+    );
+    assert_eq!(r2.item.docs_expected, 3);
+    let busy = s.in_progress("bf", t + 2, &POLICY).await.unwrap();
+    assert_eq!((busy.shards, busy.items, busy.ranges), (2, 4, 3));
+
+    s.complete(&a, &progress("_1:0", 4), t + 3).await.unwrap();
+    s.complete(&r1, &progress("_2:500", 3), t + 3)
+        .await
+        .unwrap();
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_completed, c.ranges_completed, c.docs_done),
+        (0, 2, 7),
+        "the shard is not done while a range is open"
+    );
+    // The last range fails for good: the shard is failed, and listed by its range.
+    assert!(s
+        .fail(&r2, &progress("_2:600", 1), "corrupt", 1, t + 4)
+        .await
+        .unwrap());
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (
+            c.items_completed,
+            c.items_failed,
+            c.ranges_completed,
+            c.ranges_failed
+        ),
+        (0, 1, 2, 1)
+    );
+    let failed = s.failed_items("bf", 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].key, shard.with_range(2));
+    assert_eq!(claim(&s, "x", t + 5).await, ClaimOutcome::AllLeased);
+    s.complete(&other, &progress("_9:9", 10), t + 5)
+        .await
+        .unwrap();
+    assert_eq!(claim(&s, "x", t + 6).await, ClaimOutcome::NothingOpen);
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_total, c.items_completed, c.items_failed),
+        (2, 1, 1)
+    );
+}
+
+async fn ranges_finishing_at_once_count_their_shard_once(dynamo: bool) {
+    let s = store(dynamo, "split_race").await;
+    s.create_items("bf", &keys(1)).await.unwrap();
+    let t = now_ms();
+    let mut a = claimed(claim(&s, "a", t).await);
+    let plan: Vec<NewRange> = (0..8)
+        .map(|i| {
+            let start = if i == 0 {
+                "start".to_string()
+            } else {
+                format!("_{i}:0")
+            };
+            let end = (i < 7).then(|| format!("_{}:0", i + 1));
+            range(&start, end.as_deref(), 1)
+        })
+        .collect();
+    s.split(&mut a, &plan).await.unwrap();
+    let mut held: Vec<Claim> = claim_all(&s, t + 1).await.into_values().collect();
+    held.push(a);
+    assert_eq!(held.len(), 8);
+    let mut done = tokio::task::JoinSet::new();
+    for c in held {
+        let s = s.clone();
+        let end = c.item.end.clone().unwrap_or_else(|| "_9:0".into());
+        done.spawn(async move { s.complete(&c, &progress(&end, 1), t + 2).await });
+    }
+    while let Some(r) = done.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let c = s.counters("bf").await.unwrap();
+    assert_eq!(
+        (c.items_completed, c.ranges_completed, c.docs_done),
+        (1, 8, 8)
+    );
+    assert_eq!(claim(&s, "x", t + 3).await, ClaimOutcome::NothingOpen);
+}
+
 /// Runs each case against both stores.
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
@@ -535,4 +684,6 @@ contract!(
     an_item_that_fails_n_times_is_failed_for_good_and_counted,
     thirty_two_claimers_on_a_thousand_items_never_share_a_live_lease,
     deleting_the_working_state_keeps_only_the_backfill_record,
+    a_split_shard_is_done_when_all_its_ranges_are,
+    ranges_finishing_at_once_count_their_shard_once,
 );

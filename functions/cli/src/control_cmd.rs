@@ -33,6 +33,14 @@ pub struct StartArgs {
     /// TYPE names or `prefix*` (repeatable; the first match decides). First start only.
     #[arg(long = "type-mapping", value_name = "INDEX/TYPE=TARGET")]
     pub type_mappings: Vec<backfill_core::type_mapping::TypeRule>,
+    /// Split a shard with more live documents than this into ranges that several workers read
+    /// at once (0: never by documents; default 10,000,000). First start only.
+    #[arg(long, value_name = "DOCS")]
+    pub split_docs: Option<u64>,
+    /// Split a shard larger than this many bytes in the snapshot into ranges (0: never by
+    /// bytes; default 10 GiB). First start only.
+    #[arg(long, value_name = "BYTES")]
+    pub split_bytes: Option<u64>,
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -91,6 +99,11 @@ pub async fn start(backend: &Backend, conn: &Connection, a: StartArgs) -> Result
     }
     if let Some(w) = a.workers {
         payload["workers"] = w.into();
+    }
+    for (k, v) in [("split_docs", a.split_docs), ("split_bytes", a.split_bytes)] {
+        if let Some(v) = v {
+            payload[k] = v.into();
+        }
     }
     let answer = backend.call(Handler::Start, with_id(conn, payload)).await?;
     print_action(&answer, a.json);

@@ -15,6 +15,7 @@ pub mod outgoing;
 pub mod parallel;
 pub mod port_error;
 pub mod retry;
+pub mod split;
 pub mod store;
 pub mod target;
 pub mod transition;

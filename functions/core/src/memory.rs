@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::lease::{abandoned_after_claim, LeasePolicy};
-use crate::model::{BackfillRecord, Counters, ItemKey, NewItem, WorkItem};
-use crate::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use crate::model::{BackfillRecord, Counters, ItemKey, NewItem, NewRange, WorkItem};
+use crate::split::{RangeTally, ShardEnd};
+use crate::store::{Claim, ClaimOutcome, InProgress, Progress, StateChange, StoreError, WorkStore};
 use crate::transition::ITEMS_CREATABLE_IN;
 
 #[derive(Default)]
@@ -16,6 +17,8 @@ struct State {
     backfills: HashMap<String, BackfillRecord>,
     items: HashMap<String, BTreeMap<ItemKey, WorkItem>>,
     counters: HashMap<String, Counters>,
+    /// Split shards' range tallies, by backfill and shard (range 0's key).
+    tallies: HashMap<(String, ItemKey), RangeTally>,
 }
 
 #[derive(Default)]
@@ -54,6 +57,28 @@ impl State {
             item,
             self.counters.entry(claim.backfill.clone()).or_default(),
         ))
+    }
+}
+
+impl State {
+    /// Counts a range that finished (for good) into its shard's tally, and the shard into the
+    /// counters once its last range is done.
+    fn range_finished(&mut self, claim: &Claim, failed: bool) {
+        let shard = (claim.backfill.clone(), claim.item.key.with_range(0));
+        let tally = self.tallies.entry(shard).or_default();
+        let (next, end) = tally.after(failed);
+        *tally = next;
+        let c = self.counters.entry(claim.backfill.clone()).or_default();
+        if failed {
+            c.ranges_failed += 1;
+        } else {
+            c.ranges_completed += 1;
+        }
+        match end {
+            Some(ShardEnd::Completed) => c.items_completed += 1,
+            Some(ShardEnd::Failed) => c.items_failed += 1,
+            None => {}
+        }
     }
 }
 
@@ -227,7 +252,46 @@ impl WorkStore for MemoryStore {
         item.completed_at = Some(now);
         item.lease_holder = None;
         item.lease_expiry = 0;
-        c.items_completed += 1;
+        if item.is_range() {
+            s.range_finished(claim, false);
+        } else {
+            c.items_completed += 1;
+        }
+        Ok(())
+    }
+
+    async fn split(&self, claim: &mut Claim, ranges: &[NewRange]) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let (item, c) = s.held(claim)?;
+        if item.key.range != 0 || item.ranges != 0 || ranges.len() < 2 {
+            return Err(StoreError::Other(format!(
+                "{} cannot be split into {} ranges (range {}, split into {} already)",
+                item.key,
+                ranges.len(),
+                item.key.range,
+                item.ranges
+            )));
+        }
+        let n = ranges.len() as u32;
+        item.end = ranges[0].end.clone();
+        item.ranges = n;
+        item.docs_expected = ranges[0].docs_expected;
+        c.ranges_total += n as u64;
+        claim.item = item.clone();
+        let items = s.items.get_mut(&claim.backfill).expect("held above");
+        for (r, range) in ranges.iter().enumerate().skip(1) {
+            let key = claim.item.key.with_range(r as u32);
+            let mut new = WorkItem::new(key.clone());
+            new.position = range.start.clone();
+            new.end = range.end.clone();
+            new.ranges = n;
+            new.docs_expected = range.docs_expected;
+            items.insert(key, new);
+        }
+        s.tallies.insert(
+            (claim.backfill.clone(), claim.item.key.clone()),
+            RangeTally::new(n),
+        );
         Ok(())
     }
 
@@ -258,7 +322,11 @@ impl WorkStore for MemoryStore {
         let failed = item.failures >= max_failures;
         if failed {
             item.failed_at = Some(now);
-            c.items_failed += 1;
+            if item.is_range() {
+                s.range_finished(claim, true);
+            } else {
+                c.items_failed += 1;
+            }
         }
         Ok(failed)
     }
@@ -279,9 +347,9 @@ impl WorkStore for MemoryStore {
         id: &str,
         now: i64,
         policy: &LeasePolicy,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<InProgress, StoreError> {
         let s = self.state.lock().unwrap();
-        Ok(s.items.get(id).map_or(0, |items| {
+        let held: Vec<&WorkItem> = s.items.get(id).map_or_else(Vec::new, |items| {
             items
                 .values()
                 .filter(|i| {
@@ -289,8 +357,15 @@ impl WorkStore for MemoryStore {
                         && i.lease_holder.is_some()
                         && !policy.is_expired(i.lease_expiry, now)
                 })
-                .count() as u64
-        }))
+                .collect()
+        });
+        let shards: std::collections::HashSet<_> =
+            held.iter().map(|i| (&i.key.index, i.key.shard)).collect();
+        Ok(InProgress {
+            shards: shards.len() as u64,
+            items: held.len() as u64,
+            ranges: held.iter().filter(|i| i.is_range()).count() as u64,
+        })
     }
 
     async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {
@@ -339,6 +414,7 @@ impl WorkStore for MemoryStore {
         let mut s = self.state.lock().unwrap();
         let n = s.items.remove(id).map_or(0, |m| m.len() as u64);
         s.counters.remove(id);
+        s.tallies.retain(|(b, _), _| b != id);
         Ok(n)
     }
 }

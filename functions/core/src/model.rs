@@ -92,6 +92,9 @@ pub struct BackfillRecord {
         skip_serializing_if = "crate::type_mapping::TypeMappings::is_empty"
     )]
     pub type_mappings: crate::type_mapping::TypeMappings,
+    /// When a shard is big enough to be split into ranges for several workers.
+    #[serde(default)]
+    pub range_split: crate::split::RangeSplit,
 }
 
 impl BackfillRecord {
@@ -113,20 +116,52 @@ impl BackfillRecord {
             stop_execution: None,
             archive_uri: None,
             type_mappings: Default::default(),
+            range_split: Default::default(),
         }
     }
 }
 
-/// A work item's identity: one shard of one index (the rest of it, once part is done).
+/// A work item's identity: one shard of one index, or one range of a shard split between
+/// workers (range 0 is the shard's own item, which becomes its first range when split).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ItemKey {
     pub index: String,
     pub shard: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub range: u32,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl ItemKey {
+    /// The item of a whole shard.
+    pub fn shard(index: &str, shard: u32) -> ItemKey {
+        ItemKey {
+            index: index.to_string(),
+            shard,
+            range: 0,
+        }
+    }
+
+    /// Range `range` of the same shard.
+    pub fn with_range(&self, range: u32) -> ItemKey {
+        ItemKey {
+            range,
+            ..self.clone()
+        }
+    }
+}
+
+/// `logs/3` for a shard (or its first range), `logs/3 range 2` for a later range.
 impl std::fmt::Display for ItemKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.shard)
+        write!(f, "{}/{}", self.index, self.shard)?;
+        if self.range > 0 {
+            write!(f, " range {}", self.range)?;
+        }
+        Ok(())
     }
 }
 
@@ -152,11 +187,16 @@ pub struct WorkItem {
     pub docs_done: u64,
     pub bytes_done: u64,
     pub docs_rejected: u64,
-    /// Live documents of the shard by its Lucene commit, counted when the item was created.
+    /// Live documents of the shard (or of its range) by its Lucene commit, counted when first
+    /// opened.
     pub docs_expected: u64,
-    /// Reserved for splitting a shard between items; a handover part-way keeps the same item
-    /// and moves its `position`.
-    pub successor: Option<String>,
+    /// Where the item's range ends (`snapshot::Position` text, exclusive); `None`: at the end of
+    /// the shard.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// How many ranges its shard was split into; 0: not split (the item is the whole shard).
+    #[serde(default)]
+    pub ranges: u32,
 }
 
 /// A work item to create.
@@ -183,8 +223,14 @@ impl WorkItem {
             bytes_done: 0,
             docs_rejected: 0,
             docs_expected: 0,
-            successor: None,
+            end: None,
+            ranges: 0,
         }
+    }
+
+    /// One of several ranges of a split shard.
+    pub fn is_range(&self) -> bool {
+        self.ranges > 1
     }
 
     /// Neither completed nor failed: still work to do.
@@ -207,4 +253,21 @@ pub struct Counters {
     pub docs_expected: u64,
     /// … over this many items (a worker counts a shard's documents when it first opens it).
     pub items_measured: u64,
+    /// Ranges of the shards that were split (a split shard counts as one item above, completed
+    /// when all its ranges are; failed when one failed for good and the rest are done).
+    #[serde(default)]
+    pub ranges_total: u64,
+    #[serde(default)]
+    pub ranges_completed: u64,
+    #[serde(default)]
+    pub ranges_failed: u64,
+}
+
+/// A range of a shard to create when the shard is split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRange {
+    /// Where it starts and ends (`snapshot::Position` text; `None`: the end of the shard).
+    pub start: String,
+    pub end: Option<String>,
+    pub docs_expected: u64,
 }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::lease::LeasePolicy;
-use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, NewItem, WorkItem};
+use crate::model::{BackfillRecord, BackfillState, Counters, ItemKey, NewItem, NewRange, WorkItem};
 use crate::port_error::PortError;
 use crate::transition::state_list;
 pub use crate::transition::StateChange;
@@ -69,6 +69,16 @@ pub struct Progress {
     pub rejected: u64,
 }
 
+/// Items held by a live lease, and the shards they belong to (several ranges of one shard
+/// count as one shard in progress).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InProgress {
+    pub shards: u64,
+    pub items: u64,
+    /// Of those items, the ranges of split shards.
+    pub ranges: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
     Claimed(Box<Claim>),
@@ -116,7 +126,14 @@ pub trait WorkStore: Send + Sync {
     /// Records how many live documents the held item's shard has (once: the first holder that
     /// opens the shard), adding them to the counters' expected documents.
     async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError>;
-    /// Marks the item completed with its last progress.
+    /// Splits the held item, a whole shard not yet read, into `ranges` (in reading order) so that
+    /// several workers can share it: the held item becomes the first range (its end and
+    /// expected documents narrowed), the others are created open, and the shard is tallied as
+    /// completed once all its ranges are. One atomic step with the counters; `claim.item` is
+    /// updated. `LeaseLost` if the lease is no longer held.
+    async fn split(&self, claim: &mut Claim, ranges: &[NewRange]) -> Result<(), StoreError>;
+    /// Marks the item completed with its last progress (for a range: its shard too, when it is
+    /// the last of the shard's ranges to finish).
     async fn complete(
         &self,
         claim: &Claim,
@@ -136,13 +153,13 @@ pub trait WorkStore: Send + Sync {
         now: i64,
     ) -> Result<bool, StoreError>;
     async fn counters(&self, id: &str) -> Result<Counters, StoreError>;
-    /// Open items whose lease is live at `now`.
+    /// Open items whose lease is live at `now`, and their shards.
     async fn in_progress(
         &self,
         id: &str,
         now: i64,
         policy: &LeasePolicy,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<InProgress, StoreError>;
     /// Failed items, at most `limit` (their cost grows with the number of failures only).
     async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError>;
     /// Open items whose holder's lease expired without a checkpoint extending it, at most

@@ -18,6 +18,7 @@ use backfill_core::model::{
     BackfillRecord, BackfillState, ItemKey, NewItem, SnapshotRef, TargetRef,
 };
 use backfill_core::outgoing::BulkDoc;
+use backfill_core::split::RangeSplit;
 use backfill_core::store::WorkStore;
 use backfill_core::worker::{
     Engine, EngineConfig, LocalSnapshots, NoMetrics, Rejection, RejectionSink, Stop,
@@ -202,6 +203,23 @@ async fn setup(
     target: FakeTarget,
     create_missing: bool,
 ) -> Setup {
+    setup_split(
+        repo,
+        snapshot,
+        target,
+        create_missing,
+        RangeSplit::default(),
+    )
+    .await
+}
+
+async fn setup_split(
+    repo: &std::path::Path,
+    snapshot: &str,
+    target: FakeTarget,
+    create_missing: bool,
+    range_split: RangeSplit,
+) -> Setup {
     let r = Repository::open(Arc::new(LocalDirectory::new(repo))).unwrap();
     let snap = r.snapshot(snapshot).unwrap();
     let mut keys = Vec::new();
@@ -210,10 +228,7 @@ async fn setup(
             target.indices.lock().unwrap().insert(index.clone());
         }
         for shard in 0..snap.index(&index).unwrap().number_of_shards {
-            keys.push(ItemKey {
-                index: index.clone(),
-                shard,
-            });
+            keys.push(ItemKey::shard(&index, shard));
         }
     }
     let store = Arc::new(MemoryStore::new());
@@ -223,6 +238,7 @@ async fn setup(
             state: BackfillState::Running,
             create_missing_indices: create_missing,
             desired_workers: 1,
+            range_split,
             ..BackfillRecord::new(
                 "bf",
                 SnapshotRef {
@@ -348,6 +364,70 @@ async fn three_workers_share_the_items_and_lose_nothing() {
     assert!(items
         .iter()
         .all(|i| i.completed_at.is_some() && i.lease_holder.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_shard_is_split_into_ranges_that_several_workers_read_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One shard of one 100,000-document segment: cut inside the segment.
+    let repo = one_index_repo(tmp.path(), "big", "l9_100k");
+    let split = RangeSplit {
+        max_docs: 30_000,
+        max_bytes: 0,
+    };
+    let s = setup_split(&repo, "snap", FakeTarget::default(), false, split).await;
+    let engines: Vec<Engine> = (0..3)
+        .map(|i| engine(&s, &format!("w{i}"), |c| c.batch.max_docs = 500))
+        .collect();
+    let results = futures_join_all(engines.iter().map(|e| e.run(no_shutdown()))).await;
+    let mut ranges_done = 0;
+    for r in results {
+        let (stop, summary) = r.unwrap();
+        assert_eq!(stop, Stop::NoWorkLeft);
+        ranges_done += summary.items_completed;
+    }
+    let want = expected(&repo, "snap");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    // Each document sent once: no range overlaps another.
+    assert_eq!(s.target.actions.load(Ordering::Relaxed), want.len() as u64);
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!(
+        (
+            c.items_total,
+            c.items_completed,
+            c.ranges_total,
+            c.ranges_completed
+        ),
+        (1, 1, 4, 4)
+    );
+    assert_eq!(ranges_done, 4);
+    assert_eq!(c.docs_done, want.len() as u64);
+    // The ranges' expected documents add up to the shard's by its commit (nested children and
+    // documents without _source included, as for a whole shard).
+    let snap = Repository::open(Arc::new(LocalDirectory::new(&repo)))
+        .unwrap()
+        .snapshot("snap")
+        .unwrap();
+    let whole = ShardReader::open(&snap, "big", 0, ReadOptions::default()).unwrap();
+    assert_eq!(c.docs_expected, whole.live_doc_count().unwrap());
+    let items = s.store.items("bf").await.unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(items
+        .iter()
+        .all(|i| i.ranges == 4 && i.completed_at.is_some()));
+    let per_range: u64 = items.iter().map(|i| i.docs_done).sum();
+    assert_eq!(per_range, want.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_below_the_split_size_stays_one_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = one_index_repo(tmp.path(), "small", "l9_mixed");
+    let s = setup(&repo, "snap", FakeTarget::default(), false).await;
+    engine(&s, "w", |_| {}).run(no_shutdown()).await.unwrap();
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!((c.items_completed, c.ranges_total), (1, 0));
+    assert_same_docs(&s.target.docs.lock().unwrap(), &expected(&repo, "snap"));
 }
 
 async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {

@@ -15,8 +15,10 @@ use backfill_core::control::ports::{
 use backfill_core::control::*;
 use backfill_core::lease::{now_ms, LeasePolicy};
 use backfill_core::memory::MemoryStore;
-use backfill_core::model::{BackfillRecord, BackfillState, Counters, NewItem, WorkItem};
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use backfill_core::model::{BackfillRecord, BackfillState, Counters, NewItem, NewRange, WorkItem};
+use backfill_core::store::{
+    Claim, ClaimOutcome, InProgress, Progress, StateChange, StoreError, WorkStore,
+};
 use backfill_core::worker::LocalSnapshots;
 use snapshot_testkit::fixture_repository as fixture;
 
@@ -68,6 +70,9 @@ impl WorkStore for FinalizedMeanwhile {
     async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
         self.inner.record_expected(claim, docs).await
     }
+    async fn split(&self, claim: &mut Claim, ranges: &[NewRange]) -> Result<(), StoreError> {
+        self.inner.split(claim, ranges).await
+    }
     async fn complete(&self, claim: &Claim, p: &Progress, now: i64) -> Result<(), StoreError> {
         self.inner.complete(claim, p, now).await
     }
@@ -87,7 +92,12 @@ impl WorkStore for FinalizedMeanwhile {
     async fn counters(&self, id: &str) -> Result<Counters, StoreError> {
         self.inner.counters(id).await
     }
-    async fn in_progress(&self, id: &str, now: i64, p: &LeasePolicy) -> Result<u64, StoreError> {
+    async fn in_progress(
+        &self,
+        id: &str,
+        now: i64,
+        p: &LeasePolicy,
+    ) -> Result<InProgress, StoreError> {
         self.inner.in_progress(id, now, p).await
     }
     async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {

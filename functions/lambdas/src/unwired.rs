@@ -9,8 +9,10 @@ use backfill_core::control::ports::{
 };
 use backfill_core::control::{Handler, Port};
 use backfill_core::lease::LeasePolicy;
-use backfill_core::model::{BackfillRecord, Counters, NewItem, WorkItem};
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use backfill_core::model::{BackfillRecord, Counters, NewItem, NewRange, WorkItem};
+use backfill_core::store::{
+    Claim, ClaimOutcome, InProgress, Progress, StateChange, StoreError, WorkStore,
+};
 use backfill_core::worker::SnapshotSource;
 
 pub struct Unwired {
@@ -135,6 +137,9 @@ impl WorkStore for Unwired {
     async fn record_expected(&self, _: &Claim, _: u64) -> Result<(), StoreError> {
         Err(self.store_error())
     }
+    async fn split(&self, _: &mut Claim, _: &[NewRange]) -> Result<(), StoreError> {
+        Err(self.store_error())
+    }
     async fn complete(&self, _: &Claim, _: &Progress, _: i64) -> Result<(), StoreError> {
         Err(self.store_error())
     }
@@ -154,7 +159,12 @@ impl WorkStore for Unwired {
     async fn counters(&self, _: &str) -> Result<Counters, StoreError> {
         Err(self.store_error())
     }
-    async fn in_progress(&self, _: &str, _: i64, _: &LeasePolicy) -> Result<u64, StoreError> {
+    async fn in_progress(
+        &self,
+        _: &str,
+        _: i64,
+        _: &LeasePolicy,
+    ) -> Result<InProgress, StoreError> {
         Err(self.store_error())
     }
     async fn failed_items(&self, _: &str, _: usize) -> Result<Vec<WorkItem>, StoreError> {

@@ -57,10 +57,7 @@ async fn merge_backfill(env: &Env, id: &str, s3_repo: &str) {
     assert_eq!(back.type_mappings, record.type_mappings);
     let items: Vec<NewItem> = (0..2)
         .map(|shard| NewItem {
-            key: ItemKey {
-                index: "logs".into(),
-                shard,
-            },
+            key: ItemKey::shard("logs", shard),
             docs_expected: 0,
         })
         .collect();

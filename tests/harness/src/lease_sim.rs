@@ -127,10 +127,7 @@ async fn prepare(client: &aws_sdk_dynamodb::Client, table: &str, items: u32) -> 
     store.create_backfill(&record).await.expect("the backfill");
     let new: Vec<NewItem> = (0..items)
         .map(|i| NewItem {
-            key: ItemKey {
-                index: format!("idx-{}", i % 10),
-                shard: i,
-            },
+            key: ItemKey::shard(&format!("idx-{}", i % 10), i),
             docs_expected: 2,
         })
         .collect();
@@ -407,10 +404,7 @@ mod tests {
         };
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let key = ItemKey {
-            index: "i".into(),
-            shard: 0,
-        };
+        let key = ItemKey::shard("i", 0);
         let call = |holder: &str, kind: Kind, sent: u64, expiry: Option<i64>, ok: bool| Call {
             item: key.clone(),
             holder: holder.into(),

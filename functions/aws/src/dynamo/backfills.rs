@@ -11,6 +11,8 @@ use backfill_core::store::StateChange;
 use backfill_core::StoreError;
 
 use super::table::{backfill_pk, COUNTERS_SK, META_SK, PARTITION_KEY, SORT_KEY};
+use backfill_core::split::RangeSplit;
+
 use super::{get_bool, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
 pub(crate) fn record_to_item(r: &BackfillRecord) -> Item {
@@ -48,6 +50,8 @@ pub(crate) fn record_to_item(r: &BackfillRecord) -> Item {
     if let Some(a) = &r.archive_uri {
         item.insert("archive_uri".into(), s(a));
     }
+    item.insert("split_docs".into(), n(r.range_split.max_docs));
+    item.insert("split_bytes".into(), n(r.range_split.max_bytes));
     // Read as a whole, never queried: one JSON attribute.
     if !r.type_mappings.is_empty() {
         let json = serde_json::to_string(&r.type_mappings).expect("type mappings serialise");
@@ -85,6 +89,13 @@ pub(crate) fn item_to_record(item: &Item) -> Result<BackfillRecord, StoreError> 
         completed_at: get_n(item, "completed_at"),
         stop_execution: get_s(item, "stop_execution"),
         archive_uri: get_s(item, "archive_uri"),
+        range_split: {
+            let d = RangeSplit::default();
+            RangeSplit {
+                max_docs: get_n(item, "split_docs").unwrap_or(d.max_docs),
+                max_bytes: get_n(item, "split_bytes").unwrap_or(d.max_bytes),
+            }
+        },
         type_mappings: match get_s(item, "type_mappings") {
             Some(j) => serde_json::from_str(&j).map_err(|_| bad("type_mappings"))?,
             None => Default::default(),
@@ -240,6 +251,9 @@ impl DynamoStore {
             docs_rejected: g("docs_rejected"),
             docs_expected: g("docs_expected"),
             items_measured: g("items_measured"),
+            ranges_total: g("ranges_total"),
+            ranges_completed: g("ranges_completed"),
+            ranges_failed: g("ranges_failed"),
         })
     }
 }

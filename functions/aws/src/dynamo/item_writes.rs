@@ -16,8 +16,8 @@ use backfill_core::transition::ITEMS_CREATABLE_IN;
 
 use super::backfills::item_to_record;
 use super::table::{
-    backfill_pk, item_sk, open_pk, COUNTERS_SK, META_SK, OPEN_INDEX_PARTITION_KEY,
-    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+    backfill_pk, item_key_sk, open_pk, COUNTERS_SK, META_SK, OPEN_INDEX_PARTITION_KEY,
+    OPEN_INDEX_SORT_KEY, PARTITION_KEY, RANGE_SK_INFIX, SORT_KEY,
 };
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
@@ -28,6 +28,16 @@ pub(super) fn item_to_work(item: &Item) -> Result<WorkItem, StoreError> {
         key: ItemKey {
             index: get_s(item, "index").ok_or_else(|| bad("index"))?,
             shard: get_n(item, "shard").ok_or_else(|| bad("shard"))?,
+            range: match get_n(item, "range") {
+                Some(r) => r,
+                // An index that does not copy `range` still has the key.
+                None => get_s(item, SORT_KEY)
+                    .and_then(|sk| {
+                        let (_, r) = sk.rsplit_once(RANGE_SK_INFIX)?;
+                        r.parse().ok()
+                    })
+                    .unwrap_or(0),
+            },
         },
         position: get_s(item, "position").unwrap_or_else(|| "start".into()),
         lease_holder: get_s(item, "lease_holder"),
@@ -42,21 +52,22 @@ pub(super) fn item_to_work(item: &Item) -> Result<WorkItem, StoreError> {
         bytes_done: g("bytes_done"),
         docs_rejected: g("docs_rejected"),
         docs_expected: g("docs_expected"),
-        successor: get_s(item, "successor"),
+        end: get_s(item, "end"),
+        ranges: get_n(item, "ranges").unwrap_or(0),
     })
 }
 
 pub(super) fn new_item(backfill: &str, new: &NewItem) -> Item {
     let k = &new.key;
-    let mut item = key(backfill_pk(backfill), item_sk(&k.index, k.shard));
+    let mut item = key(backfill_pk(backfill), item_key_sk(k));
     item.insert("docs_expected".into(), n(new.docs_expected));
     item.insert("index".into(), s(&k.index));
     item.insert("shard".into(), n(k.shard));
+    if k.range > 0 {
+        item.insert("range".into(), n(k.range));
+    }
     item.insert("position".into(), s("start"));
-    item.insert(
-        OPEN_INDEX_PARTITION_KEY.into(),
-        s(open_pk(backfill, &k.index, k.shard)),
-    );
+    item.insert(OPEN_INDEX_PARTITION_KEY.into(), s(open_pk(backfill, k)));
     for zero in [
         OPEN_INDEX_SORT_KEY,
         "attempts",
@@ -117,10 +128,7 @@ pub(super) fn held_item_change(
         update.push_str(remove);
     }
     Change {
-        key: key(
-            backfill_pk(&claim.backfill),
-            item_sk(&claim.item.key.index, claim.item.key.shard),
-        ),
+        key: key(backfill_pk(&claim.backfill), item_key_sk(&claim.item.key)),
         update,
         condition: Some("lease_holder = :me AND attribute_exists(#open)".into()),
         names: HashMap::from([

@@ -4,16 +4,18 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, Select, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 use backfill_core::lease::{abandoned_after_claim, LeasePolicy};
-use backfill_core::model::{BackfillRecord, Counters, NewItem, WorkItem};
+use backfill_core::model::{BackfillRecord, Counters, NewItem, NewRange, WorkItem};
 use backfill_core::retry::RetryPolicy;
-use backfill_core::store::{Claim, ClaimOutcome, Progress, StateChange, StoreError, WorkStore};
+use backfill_core::store::{
+    Claim, ClaimOutcome, InProgress, Progress, StateChange, StoreError, WorkStore,
+};
 
 use super::table::{
-    backfill_pk, bucket_pk, item_sk, FAILED_INDEX, FAILED_INDEX_PARTITION_KEY,
+    backfill_pk, bucket_pk, item_key_sk, FAILED_INDEX, FAILED_INDEX_PARTITION_KEY,
     FAILED_INDEX_SORT_KEY, ITEM_SK_PREFIX, OPEN_BUCKETS, OPEN_INDEX, OPEN_INDEX_PARTITION_KEY,
-    OPEN_INDEX_SORT_KEY, PARTITION_KEY, SORT_KEY,
+    OPEN_INDEX_SORT_KEY, PARTITION_KEY, RANGE_SK_INFIX, SORT_KEY,
 };
 use super::{build_error, get_n, get_s, key, n, s, sdk_error, DynamoStore, Item};
 
@@ -162,10 +164,7 @@ impl WorkStore for DynamoStore {
 
     async fn record_expected(&self, claim: &Claim, docs: u64) -> Result<(), StoreError> {
         let item = Change {
-            key: key(
-                backfill_pk(&claim.backfill),
-                item_sk(&claim.item.key.index, claim.item.key.shard),
-            ),
+            key: key(backfill_pk(&claim.backfill), item_key_sk(&claim.item.key)),
             update: "SET docs_expected = :n".into(),
             condition: Some("lease_holder = :me AND docs_expected = :zero".into()),
             names: HashMap::new(),
@@ -186,18 +185,28 @@ impl WorkStore for DynamoStore {
         self.transact(claim, vec![item, counters]).await
     }
 
+    async fn split(&self, claim: &mut Claim, ranges: &[NewRange]) -> Result<(), StoreError> {
+        self.split_held(claim, ranges).await
+    }
+
     async fn complete(&self, claim: &Claim, p: &Progress, now: i64) -> Result<(), StoreError> {
-        let mut item = held_item_change(
-            claim,
-            p,
-            ", completed_at = :now, #exp = :zero",
-            "lease_holder, #open",
-        );
-        item.names.insert("#exp".into(), OPEN_INDEX_SORT_KEY.into());
-        item.values.insert(":now".into(), n(now));
-        item.values.insert(":zero".into(), n(0));
+        let item = || {
+            let mut item = held_item_change(
+                claim,
+                p,
+                ", completed_at = :now, #exp = :zero",
+                "lease_holder, #open",
+            );
+            item.names.insert("#exp".into(), OPEN_INDEX_SORT_KEY.into());
+            item.values.insert(":now".into(), n(now));
+            item.values.insert(":zero".into(), n(0));
+            item
+        };
+        if claim.item.is_range() {
+            return self.finish_range(claim, item, p, false).await;
+        }
         let counters = counters_change(&claim.backfill, p, &[("items_completed", 1)]);
-        self.transact(claim, vec![item, counters]).await
+        self.transact(claim, vec![item(), counters]).await
     }
 
     async fn release(&self, claim: &Claim, p: &Progress) -> Result<(), StoreError> {
@@ -233,23 +242,30 @@ impl WorkStore for DynamoStore {
                 "lease_holder",
             )
         };
-        let mut item = held_item_change(claim, p, set, remove);
-        item.names.insert("#exp".into(), OPEN_INDEX_SORT_KEY.into());
-        item.values.insert(":zero".into(), n(0));
-        if final_failure {
-            item.values.insert(":now".into(), n(now));
-            item.values.insert(":failed_pk".into(), s(&claim.backfill));
+        let item = || {
+            let mut item = held_item_change(claim, p, set, remove);
+            item.names.insert("#exp".into(), OPEN_INDEX_SORT_KEY.into());
+            item.values.insert(":zero".into(), n(0));
+            if final_failure {
+                item.values.insert(":now".into(), n(now));
+                item.values.insert(":failed_pk".into(), s(&claim.backfill));
+            }
+            item.values
+                .insert(":failures".into(), n(claim.item.failures + 1));
+            item.values
+                .insert(":seen_failures".into(), n(claim.item.failures));
+            item.values
+                .insert(":reason".into(), s(truncate(reason, 2000)));
+            item.condition = Some(format!(
+                "{} AND failures = :seen_failures",
+                item.condition.unwrap_or_default()
+            ));
+            item
+        };
+        if final_failure && claim.item.is_range() {
+            self.finish_range(claim, item, p, true).await?;
+            return Ok(true);
         }
-        item.values
-            .insert(":failures".into(), n(claim.item.failures + 1));
-        item.values
-            .insert(":seen_failures".into(), n(claim.item.failures));
-        item.values
-            .insert(":reason".into(), s(truncate(reason, 2000)));
-        item.condition = Some(format!(
-            "{} AND failures = :seen_failures",
-            item.condition.unwrap_or_default()
-        ));
         let extra: &[(&str, u64)] = if final_failure {
             &[("items_failed", 1)]
         } else {
@@ -257,7 +273,7 @@ impl WorkStore for DynamoStore {
         };
         self.transact(
             claim,
-            vec![item, counters_change(&claim.backfill, p, extra)],
+            vec![item(), counters_change(&claim.backfill, p, extra)],
         )
         .await?;
         Ok(final_failure)
@@ -272,9 +288,12 @@ impl WorkStore for DynamoStore {
         id: &str,
         now: i64,
         policy: &LeasePolicy,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<InProgress, StoreError> {
         let live_after = policy.takeover_cutoff(now);
-        let mut total = 0u64;
+        // Live leases are at most one per worker: reading their keys costs what the fleet
+        // size does, not the number of shards.
+        let mut shards = std::collections::HashSet::new();
+        let (mut items, mut ranges) = (0u64, 0u64);
         for bucket in 0..OPEN_BUCKETS {
             let mut start: Option<Item> = None;
             loop {
@@ -283,24 +302,41 @@ impl WorkStore for DynamoStore {
                     .query()
                     .table_name(&self.table)
                     .index_name(OPEN_INDEX)
-                    .select(Select::Count)
                     .key_condition_expression("#open = :bucket AND #exp >= :live")
+                    .projection_expression("#sk, ranges")
                     .expression_attribute_names("#open", OPEN_INDEX_PARTITION_KEY)
                     .expression_attribute_names("#exp", OPEN_INDEX_SORT_KEY)
+                    .expression_attribute_names("#sk", SORT_KEY)
                     .expression_attribute_values(":bucket", s(bucket_pk(id, bucket)))
                     .expression_attribute_values(":live", n(live_after))
                     .set_exclusive_start_key(start.take())
                     .send()
                     .await
                     .map_err(|e| sdk_error("Query", e))?;
-                total += r.count() as u64;
+                for i in r.items() {
+                    items += 1;
+                    if get_n::<u32>(i, "ranges").unwrap_or(0) > 1 {
+                        ranges += 1;
+                    }
+                    let sk = get_s(i, SORT_KEY).unwrap_or_default();
+                    let shard = sk
+                        .split(RANGE_SK_INFIX)
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    shards.insert(shard);
+                }
                 match r.last_evaluated_key() {
                     Some(k) if !k.is_empty() => start = Some(k.clone()),
                     _ => break,
                 }
             }
         }
-        Ok(total)
+        Ok(InProgress {
+            shards: shards.len() as u64,
+            items,
+            ranges,
+        })
     }
 
     async fn failed_items(&self, id: &str, limit: usize) -> Result<Vec<WorkItem>, StoreError> {

@@ -11,6 +11,7 @@
 mod backfills;
 mod item_writes;
 mod items;
+mod ranges;
 pub mod table;
 
 use std::collections::HashMap;

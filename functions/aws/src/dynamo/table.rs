@@ -19,19 +19,28 @@
 //! leases (`lease_expiry ≥ now − skew`) with one count query per bucket, whatever the number of
 //! shards.
 
+use backfill_core::model::ItemKey;
+
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 pub const OPEN_INDEX: &str = "open";
 pub const OPEN_INDEX_PARTITION_KEY: &str = "open_pk";
 pub const OPEN_INDEX_SORT_KEY: &str = "lease_expiry";
 /// Attributes the `open` index copies besides its keys (what a claimer needs to decide).
-pub const OPEN_INDEX_PROJECTED: [&str; 2] = ["abandoned", "lease_holder"];
+pub const OPEN_INDEX_PROJECTED: [&str; 3] = ["abandoned", "lease_holder", "ranges"];
 pub const OPEN_BUCKETS: u32 = 8;
 pub const FAILED_INDEX: &str = "failed";
 pub const FAILED_INDEX_PARTITION_KEY: &str = "failed_pk";
 pub const FAILED_INDEX_SORT_KEY: &str = "failed_at";
 /// What the `failed` index copies: enough to report failed shards and their reasons.
-pub const FAILED_INDEX_PROJECTED: [&str; 4] = ["index", "shard", "failures", "last_error"];
+pub const FAILED_INDEX_PROJECTED: [&str; 6] = [
+    "index",
+    "shard",
+    "range",
+    "ranges",
+    "failures",
+    "last_error",
+];
 /// Items are deleted by `stop` (after archiving), so the table needs no TTL attribute.
 pub const DEFAULT_TABLE_NAME: &str = "backfill-working-state";
 
@@ -90,11 +99,36 @@ pub fn item_sk(index: &str, shard: u32) -> String {
     format!("{ITEM_SK_PREFIX}{index}#{shard:05}")
 }
 
-/// The `open` index bucket of an item: a stable hash of its key.
-pub fn open_pk(backfill: &str, index: &str, shard: u32) -> String {
+/// The sort key of an item: its shard's, with `#r003` for a later range (index names cannot
+/// hold `#`, so the suffix is unambiguous).
+pub fn item_key_sk(key: &ItemKey) -> String {
+    let shard = item_sk(&key.index, key.shard);
+    if key.range == 0 {
+        shard
+    } else {
+        format!("{shard}{RANGE_SK_INFIX}{:03}", key.range)
+    }
+}
+
+pub const RANGE_SK_INFIX: &str = "#r";
+
+/// The record of a split shard's range tally (not an `ITEM#`: listing items skips it).
+pub fn tally_sk(index: &str, shard: u32) -> String {
+    format!("RANGES#{index}#{shard:05}")
+}
+
+/// The `open` index bucket of an item: a stable hash of its key (a shard's ranges spread over
+/// the buckets like shards do).
+pub fn open_pk(backfill: &str, key: &ItemKey) -> String {
     // FNV-1a: stable across builds and platforms, unlike the std hasher.
     let mut h: u32 = 0x811c_9dc5;
-    for b in index.bytes().chain(shard.to_le_bytes()) {
+    let range = (key.range > 0).then(|| key.range.to_le_bytes());
+    for b in key
+        .index
+        .bytes()
+        .chain(key.shard.to_le_bytes())
+        .chain(range.into_iter().flatten())
+    {
         h ^= b as u32;
         h = h.wrapping_mul(0x0100_0193);
     }
@@ -113,9 +147,18 @@ mod tests {
     fn keys_sort_items_by_index_and_shard_and_spread_them_over_buckets() {
         assert_eq!(item_sk("logs-1", 7), "ITEM#logs-1#00007");
         assert!(item_sk("a", 2) < item_sk("a", 10));
+        let shard = |s| ItemKey::shard("logs", s);
         let buckets: std::collections::HashSet<String> =
-            (0..64).map(|s| open_pk("bf", "logs", s)).collect();
+            (0..64).map(|s| open_pk("bf", &shard(s))).collect();
         assert_eq!(buckets.len(), OPEN_BUCKETS as usize);
-        assert_eq!(open_pk("bf", "logs", 3), open_pk("bf", "logs", 3));
+        assert_eq!(open_pk("bf", &shard(3)), open_pk("bf", &shard(3)));
+        // A shard's ranges: after it in key order, spread over the buckets.
+        let ranges: std::collections::HashSet<String> = (1..40)
+            .map(|r| open_pk("bf", &shard(3).with_range(r)))
+            .collect();
+        assert_eq!(ranges.len(), OPEN_BUCKETS as usize);
+        assert_eq!(item_key_sk(&shard(7)), "ITEM#logs#00007");
+        assert_eq!(item_key_sk(&shard(7).with_range(2)), "ITEM#logs#00007#r002");
+        assert!(item_key_sk(&shard(7).with_range(2)) < item_sk("logs", 8));
     }
 }

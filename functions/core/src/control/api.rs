@@ -41,6 +41,13 @@ pub struct StartRequest {
     /// `[{"index": "logs", "type": "error", "target": "logs_error"}, …]`.
     #[serde(default)]
     pub type_mappings: Vec<crate::type_mapping::TypeRule>,
+    /// Split shards with more live documents than this into ranges for several workers (first
+    /// start only; 0: never by documents; default [`crate::split::RangeSplit::default`]).
+    #[serde(default)]
+    pub split_docs: Option<u64>,
+    /// … or with more bytes in the snapshot than this (0: never by bytes).
+    #[serde(default)]
+    pub split_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,10 +123,23 @@ pub struct ShardCounts {
     pub failed: u64,
 }
 
+/// The ranges of split shards: how a large shard is shared between workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeCounts {
+    pub total: u64,
+    pub completed: u64,
+    /// Held by a live lease.
+    pub in_progress: u64,
+    pub failed: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedShard {
     pub index: String,
     pub shard: u32,
+    /// The range of a split shard that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<u32>,
     pub failures: u32,
     pub reason: Option<String>,
 }
@@ -132,6 +152,9 @@ pub struct StatusReport {
     pub state: Option<BackfillState>,
     pub fleet: FleetState,
     pub shards: Option<ShardCounts>,
+    /// Ranges of the shards that were split between workers (none split: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<RangeCounts>,
     pub documents: u64,
     pub bytes: u64,
     pub rejected: u64,

@@ -18,6 +18,10 @@ pub struct ProgressMetrics {
     pub shards_in_progress: u64,
     pub shards_unclaimed: u64,
     pub shards_failed: u64,
+    /// Ranges of shards split between workers (0 when none is split).
+    pub ranges_total: u64,
+    pub ranges_completed: u64,
+    pub ranges_in_progress: u64,
     pub documents: u64,
     pub bytes: u64,
     pub documents_rejected: u64,
@@ -41,6 +45,13 @@ impl ProgressMetrics {
             g("ShardsInProgress", self.shards_in_progress as f64, "Count"),
             g("ShardsUnclaimed", self.shards_unclaimed as f64, "Count"),
             g("ShardsFailedTotal", self.shards_failed as f64, "Count"),
+            g("RangesTotal", self.ranges_total as f64, "Count"),
+            g(
+                "RangesCompletedTotal",
+                self.ranges_completed as f64,
+                "Count",
+            ),
+            g("RangesInProgress", self.ranges_in_progress as f64, "Count"),
             g("DocumentsMigrated", self.documents as f64, "Count"),
             g("BytesMigrated", self.bytes as f64, "Bytes"),
             g(
@@ -114,12 +125,16 @@ impl Control {
             tracing::warn!(backfill = %id, lease = %s, "lease expired without progress");
         }
         let shards = report.shards.unwrap_or_default();
+        let ranges = report.ranges.unwrap_or_default();
         let gauges = ProgressMetrics {
             shards_total: shards.total,
             shards_completed: shards.completed,
             shards_in_progress: shards.in_progress,
             shards_unclaimed: shards.unclaimed,
             shards_failed: shards.failed,
+            ranges_total: ranges.total,
+            ranges_completed: ranges.completed,
+            ranges_in_progress: ranges.in_progress,
             documents: report.documents,
             bytes: report.bytes,
             documents_rejected: report.rejected,

@@ -51,6 +51,13 @@ impl Control {
                         .create_missing_indices
                         .unwrap_or(self.config.create_missing_indices),
                     desired_workers: workers,
+                    range_split: {
+                        let d = crate::split::RangeSplit::default();
+                        crate::split::RangeSplit {
+                            max_docs: req.split_docs.unwrap_or(d.max_docs),
+                            max_bytes: req.split_bytes.unwrap_or(d.max_bytes),
+                        }
+                    },
                     ..BackfillRecord::new(
                         &id,
                         SnapshotRef { repository, name },
@@ -120,10 +127,7 @@ impl Control {
                     continue;
                 }
                 let meta = snap.index(&index)?;
-                keys.extend((0..meta.number_of_shards).map(|shard| ItemKey {
-                    index: index.clone(),
-                    shard,
-                }));
+                keys.extend((0..meta.number_of_shards).map(|shard| ItemKey::shard(&index, shard)));
             }
             Ok(keys)
         })

@@ -19,6 +19,7 @@ impl Control {
                 state: None,
                 fleet,
                 shards: None,
+                ranges: None,
                 documents: 0,
                 bytes: 0,
                 rejected: 0,
@@ -49,27 +50,36 @@ impl Control {
         };
         let now = now_ms();
         let counters = self.store.counters(&id).await?;
-        let shards = if record.state == BackfillState::Stopped || counters.items_total == 0 {
-            None
-        } else {
-            let in_progress = self.store.in_progress(&id, now, &self.config.lease).await?;
-            let incomplete = counters.items_total - counters.items_completed;
-            let open = incomplete.saturating_sub(counters.items_failed);
-            Some(ShardCounts {
-                total: counters.items_total,
-                completed: counters.items_completed,
-                incomplete,
-                in_progress: in_progress.min(open),
-                unclaimed: open.saturating_sub(in_progress),
-                failed: counters.items_failed,
-            })
-        };
+        let (shards, ranges) =
+            if record.state == BackfillState::Stopped || counters.items_total == 0 {
+                (None, None)
+            } else {
+                let held = self.store.in_progress(&id, now, &self.config.lease).await?;
+                let incomplete = counters.items_total - counters.items_completed;
+                let open = incomplete.saturating_sub(counters.items_failed);
+                let shards = ShardCounts {
+                    total: counters.items_total,
+                    completed: counters.items_completed,
+                    incomplete,
+                    in_progress: held.shards.min(open),
+                    unclaimed: open.saturating_sub(held.shards),
+                    failed: counters.items_failed,
+                };
+                let ranges = (counters.ranges_total > 0).then_some(RangeCounts {
+                    total: counters.ranges_total,
+                    completed: counters.ranges_completed,
+                    in_progress: held.ranges,
+                    failed: counters.ranges_failed,
+                });
+                (Some(shards), ranges)
+            };
         let failed_shards = if counters.items_failed > 0 {
             self.store
                 .failed_items(&id, 50)
                 .await?
                 .into_iter()
                 .map(|i| FailedShard {
+                    range: i.is_range().then_some(i.key.range),
                     index: i.key.index,
                     shard: i.key.shard,
                     failures: i.failures,
@@ -134,6 +144,7 @@ impl Control {
             state: Some(record.state),
             fleet,
             shards,
+            ranges,
             documents: counters.docs_done,
             bytes: counters.bytes_done,
             rejected: counters.docs_rejected,

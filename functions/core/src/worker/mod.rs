@@ -6,6 +6,7 @@
 
 mod index;
 mod limiter;
+mod open;
 mod reader;
 mod sender;
 mod shard;

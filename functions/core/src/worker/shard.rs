@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use snapshot::{IndexMetadata, Position, ShardReader};
+use snapshot::Position;
 use tokio::sync::{mpsc, watch};
 
+use super::open::{self, OpenRequest, Opened};
 use super::reader::{read_batches, Batch};
 use super::sender::{self, Sent};
 use super::{retry_store, Engine, EngineError, Event, Rejection, Summary};
@@ -48,9 +49,6 @@ struct Pending {
     progress: Progress,
     rejections: Vec<Rejection>,
 }
-
-/// An opened shard: its reader, its index's metadata and (first time only) its live documents.
-type Opened = (ShardReader, IndexMetadata, Option<u64>);
 
 /// A batch that is done sending (or failed to).
 struct BatchDone {
@@ -94,31 +92,36 @@ impl Engine {
                     .await;
             }
         };
-        let opened = {
-            let snaps = self.snapshots.clone();
-            let (repo, name) = (
-                record.snapshot.repository.clone(),
-                record.snapshot.name.clone(),
-            );
-            let (index, shard, read) = (key.index.clone(), key.shard, self.config.read);
-            let count = claim.item.docs_expected == 0 && position.is_start();
-            tokio::task::spawn_blocking(move || -> Result<Opened, snapshot::Error> {
-                let snap = snaps.open(&repo, &name)?;
-                let meta = snap.index(&index)?;
-                let mut reader = ShardReader::open(&snap, &index, shard, read)?;
-                // The shard's size, for progress: from the commit, without reading documents.
-                let expected = if count {
-                    Some(reader.live_doc_count()?)
-                } else {
-                    None
-                };
-                reader.seek(&position)?;
-                Ok((reader, meta, expected))
-            })
-            .await
-            .expect("the shard-opening task does not panic")
+        let end: Option<Position> = match claim.item.end.as_deref().map(str::parse).transpose() {
+            Ok(e) => e,
+            Err(e) => {
+                let reason = format!("the item's range end is unreadable: {e}");
+                return self
+                    .finish(&mut claim, pending, Finish::Fail(reason), summary)
+                    .await;
+            }
         };
-        let (reader, meta, expected) = match opened {
+        let request = OpenRequest {
+            repository: record.snapshot.repository.clone(),
+            snapshot: record.snapshot.name.clone(),
+            index: key.index.clone(),
+            shard: key.shard,
+            read: self.config.read,
+            count: claim.item.docs_expected == 0 && position.is_start() && key.range == 0,
+            size: open::splittable(record, &claim, &position),
+            position,
+            end,
+        };
+        let snaps = self.snapshots.clone();
+        let opened = tokio::task::spawn_blocking(move || open::open(snaps.as_ref(), request))
+            .await
+            .expect("the shard-opening task does not panic");
+        let Opened {
+            mut reader,
+            meta,
+            expected,
+            sizes,
+        } = match opened {
             Ok(x) => x,
             Err(e) if e.is_permanent() => {
                 return self
@@ -138,6 +141,19 @@ impl Engine {
                 if matches!(e, StoreError::LeaseLost { .. }) {
                     return Ok(ItemEnd::LeaseLost);
                 }
+            }
+        }
+        if let Some(sizes) = &sizes {
+            if let Err(end) = self
+                .split_if_large(record, &mut claim, &mut reader, sizes)
+                .await
+            {
+                if end == ItemEnd::Released {
+                    return self
+                        .finish(&mut claim, pending, Finish::Release, summary)
+                        .await;
+                }
+                return Ok(end);
             }
         }
         // Under type mappings a source index may feed several targets (or share one).

@@ -103,10 +103,7 @@ pub async fn create_backfill(
     let mut keys = Vec::new();
     for index in snap.index_names() {
         for shard in 0..snap.index(&index).unwrap().number_of_shards {
-            keys.push(ItemKey {
-                index: index.clone(),
-                shard,
-            });
+            keys.push(ItemKey::shard(&index, shard));
         }
     }
     let target = TargetRef {

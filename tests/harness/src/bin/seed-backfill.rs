@@ -81,10 +81,7 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut keys = Vec::new();
     for index in snap.index_names() {
         for shard in 0..snap.index(&index)?.number_of_shards {
-            keys.push(ItemKey {
-                index: index.clone(),
-                shard,
-            });
+            keys.push(ItemKey::shard(&index, shard));
         }
     }
     let s3 = backfill_harness::s3_client(&backfill_harness::sdk_config(&a.s3).await);
