@@ -350,8 +350,8 @@ fn the_check_catches_a_removed_and_an_extra_action() {
     let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
     // The worker's claims need UpdateItem; status never writes.
     let removed = text.replacen(
-        "Action: [dynamodb:GetItem, dynamodb:Query, dynamodb:UpdateItem]\n                Resource: [!GetAtt WorkingStateTable.Arn",
-        "Action: [dynamodb:GetItem, dynamodb:Query]\n                Resource: [!GetAtt WorkingStateTable.Arn",
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query, dynamodb:UpdateItem]\n                Resource: [!GetAtt WorkingStateTable.Arn",
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query]\n                Resource: [!GetAtt WorkingStateTable.Arn",
         1,
     );
     assert_ne!(

@@ -318,13 +318,12 @@ impl WorkStore for DynamoStore {
                     if get_n::<u32>(i, "ranges").unwrap_or(0) > 1 {
                         ranges += 1;
                     }
-                    let sk = get_s(i, SORT_KEY).unwrap_or_default();
-                    let shard = sk
-                        .split(RANGE_SK_INFIX)
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    shards.insert(shard);
+                    // A range's key is its shard's with a suffix.
+                    let mut sk = get_s(i, SORT_KEY).unwrap_or_default();
+                    if let Some(at) = sk.find(RANGE_SK_INFIX) {
+                        sk.truncate(at);
+                    }
+                    shards.insert(sk);
                 }
                 match r.last_evaluated_key() {
                     Some(k) if !k.is_empty() => start = Some(k.clone()),
