@@ -4,6 +4,7 @@
 //!
 //!     seed-backfill --dynamodb <url> --s3 <url> --repo <dir> --snapshot <name> \
 //!                   --backfill <id> --target <url> [--create-missing-indices] [--table <name>]
+//!                   [--split-docs <n>]  (split shards above n live documents into ranges; 0: never)
 //!
 //! Prints the `s3://` location of the uploaded repository.
 
@@ -25,6 +26,7 @@ struct Args {
     target: String,
     table: String,
     create_missing: bool,
+    split_docs: Option<u64>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +35,7 @@ fn parse() -> Result<Args, String> {
         (None, None, None, None, None, None);
     let mut table = backfill_aws::table::DEFAULT_TABLE_NAME.to_string();
     let mut create_missing = false;
+    let mut split_docs = None;
     while let Some(flag) = a.next() {
         let mut value = || a.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
@@ -44,6 +47,13 @@ fn parse() -> Result<Args, String> {
             "--target" => target = Some(value()?),
             "--table" => table = value()?,
             "--create-missing-indices" => create_missing = true,
+            "--split-docs" => {
+                let v = value()?;
+                split_docs = Some(
+                    v.parse()
+                        .map_err(|_| format!("--split-docs {v}: not a number"))?,
+                )
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -57,6 +67,7 @@ fn parse() -> Result<Args, String> {
         target: need(target, "target")?,
         table,
         create_missing,
+        split_docs,
     })
 }
 
@@ -99,6 +110,13 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
             create_missing_indices: a.create_missing,
             desired_workers: 1,
             started_at: Some(now),
+            range_split: match a.split_docs {
+                Some(max_docs) => backfill_core::split::RangeSplit {
+                    max_docs,
+                    max_bytes: 0,
+                },
+                None => Default::default(),
+            },
             ..BackfillRecord::new(
                 &a.backfill,
                 SnapshotRef {
