@@ -54,6 +54,69 @@ async fn three_workers_migrate_a_snapshot_from_s3_and_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_one_large_shard_split_into_ranges_and_lose_nothing() {
+    let env = Env::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    // One shard: one segment of 100,000 documents, cut into 4 ranges inside the segment.
+    let repo = repository(tmp.path(), &[("huge", &["l9_100k"])]);
+    let s3_repo = env.upload(&repo, "huge").await;
+    let split = backfill_core::split::RangeSplit {
+        max_docs: 30_000,
+        max_bytes: 0,
+    };
+    env.backfill_split(
+        "bf",
+        &repo,
+        &s3_repo,
+        "snap",
+        &env.target.endpoint,
+        true,
+        split,
+    )
+    .await;
+    let mut workers: Vec<_> = (0..3)
+        .map(|i| {
+            env.worker(
+                "bf",
+                &format!("w{i}"),
+                &[
+                    "--bulk-max-docs",
+                    "1000",
+                    "--checkpoint-docs",
+                    "5000",
+                    "--idle-poll-seconds",
+                    "1",
+                ],
+            )
+        })
+        .collect();
+    let mut claimed = 0.0;
+    for w in &mut workers {
+        let (code, out, err) = wait(w, Duration::from_secs(300));
+        assert_eq!(code, 0, "{err}");
+        claimed += metric(&out, "LeasesClaimed");
+    }
+    let c = env.store.counters("bf").await.unwrap();
+    assert_eq!(
+        (
+            c.items_total,
+            c.items_completed,
+            c.ranges_total,
+            c.ranges_completed
+        ),
+        (1, 1, 4, 4),
+        "the shard is completed when its 4 ranges are"
+    );
+    assert_eq!(claimed, 4.0, "each range claimed once");
+    let items = env.store.items("bf").await.unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|i| i.completed_at.is_some()));
+    let want = expected_docs(&repo, "snap");
+    assert_eq!(c.docs_done, want.len() as u64, "every document counted once");
+    assert_target_has(&env.target.endpoint, &want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_fixture_snapshot_arrives_with_ids_routing_and_sources() {
     let env = Env::start().await;
     let repo = shared().join("fixtures/snapshots/ES_6_8_Single");

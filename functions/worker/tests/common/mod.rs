@@ -80,6 +80,34 @@ impl Env {
         create_backfill(&self.store, id, local_repo, source, target, create_missing).await
     }
 
+    /// As [`Env::backfill`], with shards split into ranges by `split`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn backfill_split(
+        &self,
+        id: &str,
+        local_repo: &Path,
+        s3_repo: &str,
+        snapshot: &str,
+        target: &str,
+        create_missing: bool,
+        split: backfill_core::split::RangeSplit,
+    ) -> Vec<ItemKey> {
+        let source = SnapshotRef {
+            repository: s3_repo.into(),
+            name: snapshot.into(),
+        };
+        create_backfill_with(
+            &self.store,
+            id,
+            local_repo,
+            source,
+            target,
+            create_missing,
+            split,
+        )
+        .await
+    }
+
     /// A worker process for a backfill, with extra flags.
     pub fn worker(&self, id: &str, name: &str, args: &[&str]) -> Child {
         let table = ["--table", TABLE];
@@ -98,6 +126,20 @@ pub async fn create_backfill(
     target: &str,
     create_missing: bool,
 ) -> Vec<ItemKey> {
+    let split = Default::default();
+    create_backfill_with(store, id, local_repo, source, target, create_missing, split).await
+}
+
+/// As [`create_backfill`], with shards split into ranges by `range_split`.
+pub async fn create_backfill_with(
+    store: &DynamoStore,
+    id: &str,
+    local_repo: &Path,
+    source: SnapshotRef,
+    target: &str,
+    create_missing: bool,
+    range_split: backfill_core::split::RangeSplit,
+) -> Vec<ItemKey> {
     let repo = Repository::open(Arc::new(LocalDirectory::new(local_repo))).unwrap();
     let snap = repo.snapshot(&source.name).unwrap();
     let mut keys = Vec::new();
@@ -114,6 +156,7 @@ pub async fn create_backfill(
             state: BackfillState::Running,
             create_missing_indices: create_missing,
             desired_workers: 1,
+            range_split,
             ..BackfillRecord::new(id, source, target, backfill_core::lease::now_ms())
         })
         .await
