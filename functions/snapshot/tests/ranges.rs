@@ -100,3 +100,47 @@ fn an_empty_range_reads_nothing_and_an_unknown_end_is_named() {
     let err = open("l9_mixed").set_end(Some(&at("_zz", 0))).unwrap_err();
     assert!(err.to_string().contains("_zz"), "{err}");
 }
+
+/// The chunk index (Lucene 8.7+ `.fdm`/`.fdx`) names, for every document, the chunk a
+/// sequential read finds it in: a range starting inside a segment begins there, decoding
+/// nothing before it.
+#[test]
+fn the_chunk_index_finds_each_documents_chunk() {
+    use snapshot::lucene::segment::SegmentReader;
+    let cases = [
+        "l8_best_compression",
+        "l8_fast",
+        "l9_100k",
+        "l9_mixed",
+        "l9_es_zstd_best_speed",
+        "l9_os_zstd",
+        "l10_mixed",
+        "l10_best_compression",
+    ];
+    for case in cases {
+        let path = common::project_dir().join("tests/data/lucene").join(case);
+        let store = Arc::new(LocalDirectory::new(&path));
+        let dir = snapshot::lucene::Directory::from_blob_folder(store, "").unwrap();
+        let commit = snapshot::lucene::read_commit(&dir).unwrap();
+        let mut checked = 0;
+        for sci in &commit.segments {
+            let opts = ReadOptions::default();
+            let mut seq = SegmentReader::open(&dir, sci, &opts).unwrap();
+            let mut lookup = SegmentReader::open(&dir, sci, &opts).unwrap();
+            let sf = seq.stored_fields_mut();
+            let mut doc = 0u32;
+            while sf.read_next().unwrap().is_some() {
+                let found = lookup.stored_fields_mut().indexed_chunk_of(doc).unwrap();
+                assert_eq!(
+                    found,
+                    Some(sf.current_chunk()),
+                    "{case} segment {} doc {doc}",
+                    sci.name
+                );
+                doc += 1;
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{case}");
+    }
+}

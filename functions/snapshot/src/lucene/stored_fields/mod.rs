@@ -7,6 +7,7 @@
 
 pub mod compression;
 pub mod fields;
+mod index;
 pub mod ints;
 mod window;
 pub mod zstd;
@@ -192,6 +193,8 @@ pub struct StoredFieldsReader {
     first_chunk: u64,
     /// Sees every compression unit as it is decoded (benchmarks).
     unit_tap: Option<UnitTap>,
+    /// The chunk index (Lucene 8.7+), to start at a document without decoding what precedes it.
+    index: Option<index::FieldsIndex>,
 }
 
 /// Receives a compression unit's compressed bytes and its decompressed length.
@@ -219,6 +222,7 @@ impl StoredFieldsReader {
             ));
         }
         let format = Format::from_header(&fdt_name, &header.codec, header.version)?;
+        let mut index = None;
         let chunk_size = if format.chunk_size_in_meta {
             let fdm_name = format!("{segment}.fdm");
             let fdm = files.open(&fdm_name)?.read_verified()?;
@@ -253,6 +257,11 @@ impl StoredFieldsReader {
                     ),
                 ));
             }
+            // Only a shortcut for seeking: without it (unreadable), reading decodes its way.
+            index = files
+                .open(&format!("{segment}.fdx"))
+                .ok()
+                .and_then(|fdx| index::FieldsIndex::parse(&mut m, fdx).ok());
             chunk_size
         } else {
             let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
@@ -302,6 +311,7 @@ impl StoredFieldsReader {
             next_doc: 0,
             first_chunk,
             unit_tap: None,
+            index,
         })
     }
 
@@ -328,6 +338,14 @@ impl StoredFieldsReader {
         self.chunk
     }
 
+    /// The chunk that holds `doc` by the segment's chunk index (Lucene 8.7+; `None` without one).
+    pub fn indexed_chunk_of(&mut self, doc: u32) -> Result<Option<ChunkStart>> {
+        match &mut self.index {
+            Some(index) => index.chunk_of(doc),
+            None => Ok(None),
+        }
+    }
+
     /// The chunk that the next call to `read_next` reads from: the current one while it has
     /// documents left, else the one after it.
     pub fn next_chunk_start(&self) -> ChunkStart {
@@ -344,6 +362,10 @@ impl StoredFieldsReader {
     /// Continues at document `doc`, reading from the chunk that starts at `chunk` (from an
     /// earlier `next_chunk_start`). Without a chunk, reads from the first chunk and skips.
     pub fn seek(&mut self, doc: u32, chunk: Option<ChunkStart>) -> Result<()> {
+        let chunk = match (chunk, &mut self.index) {
+            (None, Some(index)) if doc > 0 && doc < self.max_doc => index.chunk_of(doc)?,
+            _ => chunk,
+        };
         let start = chunk.unwrap_or(ChunkStart {
             offset: self.first_chunk,
             doc_base: 0,
