@@ -420,6 +420,68 @@ async fn a_large_shard_is_split_into_ranges_that_several_workers_read_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_range_resumes_inside_its_bounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = one_index_repo(tmp.path(), "big", "l9_100k");
+    let split = RangeSplit {
+        max_docs: 30_000,
+        max_bytes: 0,
+    };
+    let s = setup_split(&repo, "snap", FakeTarget::default(), false, split).await;
+    // The first worker splits the shard, reads its first range and stops after 20 requests.
+    let (tx, rx) = watch::channel(false);
+    *s.target.after.lock().unwrap() = Some(Box::new(move |n| {
+        if n == 20 {
+            let _ = tx.send(true);
+        }
+    }));
+    let tune = |c: &mut EngineConfig| {
+        c.batch.max_docs = 500;
+        c.checkpoint_docs = 2_000;
+        c.max_in_flight = 2;
+    };
+    let (stop, first) = engine(&s, "w1", tune).run(rx).await.unwrap();
+    assert_eq!(stop, Stop::Interrupted);
+    let items = s.store.items("bf").await.unwrap();
+    assert_eq!(items.len(), 4, "split into 4 ranges before reading");
+    let first_range = &items[0];
+    assert_eq!(first_range.key.range, 0);
+    assert!(first_range.completed_at.is_none() && first_range.lease_holder.is_none());
+    assert_eq!(first_range.docs_done, first.docs);
+    assert!(first.docs >= 5_000, "checkpointed: {}", first.docs);
+    let (resume, end): (snapshot::Position, snapshot::Position) = (
+        first_range.position.parse().unwrap(),
+        first_range.end.as_deref().unwrap().parse().unwrap(),
+    );
+    assert_eq!(resume.segment, end.segment);
+    assert!(
+        resume.doc < end.doc,
+        "resumes inside its range: {resume} before {end}"
+    );
+    *s.target.after.lock().unwrap() = None;
+
+    // Two more workers finish every range, the interrupted one from its checkpoint.
+    let engines: Vec<Engine> = ["w2", "w3"].iter().map(|w| engine(&s, w, tune)).collect();
+    let mut rest = 0;
+    for r in futures_join_all(engines.iter().map(|e| e.run(no_shutdown()))).await {
+        let (stop, summary) = r.unwrap();
+        assert_eq!(stop, Stop::NoWorkLeft);
+        rest += summary.docs;
+    }
+    let want = expected(&repo, "snap");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    assert_eq!(
+        first.docs + rest,
+        want.len() as u64,
+        "nothing counted twice"
+    );
+    let resent = s.target.actions.load(Ordering::SeqCst) - want.len() as u64;
+    assert!(resent <= 2 * 500, "resent {resent} documents");
+    let c = s.store.counters("bf").await.unwrap();
+    assert_eq!((c.items_completed, c.ranges_completed), (1, 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_below_the_split_size_stays_one_item() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = one_index_repo(tmp.path(), "small", "l9_mixed");
