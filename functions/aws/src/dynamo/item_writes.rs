@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use backfill_core::model::{ItemKey, NewItem, WorkItem};
 use backfill_core::store::{Claim, Progress, StoreError};
@@ -164,6 +164,24 @@ pub(super) fn counters_change(backfill: &str, p: &Progress, extra: &[(&str, u64)
     }
 }
 
+/// A transaction cancelled for reasons other than a failed condition: passing when each
+/// reason is a conflict with another transaction or throttling, a refusal otherwise.
+pub(super) fn cancelled(reasons: &[CancellationReason]) -> StoreError {
+    const PASSING: [&str; 4] = [
+        "None",
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+    ];
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+    let message = format!("TransactWriteItems cancelled: {}", codes.join(", "));
+    StoreError::Backend(if codes.iter().all(|c| PASSING.contains(c)) {
+        backfill_core::PortError::retryable(message)
+    } else {
+        backfill_core::PortError::invalid(message)
+    })
+}
+
 impl DynamoStore {
     /// Runs a transaction; a failed condition on the first action (the held item) is `LeaseLost`.
     pub(super) async fn transact(
@@ -175,24 +193,17 @@ impl DynamoStore {
             .into_iter()
             .map(|c| c.into_action(&self.table))
             .collect::<Result<Vec<_>, _>>()?;
-        let r = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se))
-                if matches!(se.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")) =>
+        match self.send_transaction(actions).await? {
+            None => Ok(()),
+            Some(reasons)
+                if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
             {
                 Err(StoreError::LeaseLost {
                     item: claim.item.key.clone(),
                     holder: claim.holder.clone(),
                 })
             }
-            Err(e) => Err(sdk_error("TransactWriteItems", e)),
+            Some(reasons) => Err(cancelled(&reasons)),
         }
     }
 
@@ -283,37 +294,43 @@ impl DynamoStore {
             ],
         );
         actions.push(counters.into_action(&self.table)?);
-        match self
+        let Some(reasons) = self.send_transaction(actions).await? else {
+            return Ok(Some(keys.len() as u64));
+        };
+        // The first reason is the backfill's check: stopping, stopped or gone.
+        match reasons.first() {
+            Some(r) if r.code() == Some("ConditionalCheckFailed") => match r.item() {
+                None => Err(StoreError::NoSuchBackfill(id.to_string())),
+                Some(old) => Err(StoreError::conflict(
+                    id,
+                    item_to_record(old)?.state,
+                    &ITEMS_CREATABLE_IN,
+                )),
+            },
+            // Some items exist already (a concurrent or earlier start): one by one.
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs a transaction: `None` once committed, else why each action was cancelled.
+    pub(super) async fn send_transaction(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
+        let r = self
             .client()
             .transact_write_items()
             .set_transact_items(Some(actions))
             .send()
-            .await
-        {
-            Ok(_) => Ok(Some(keys.len() as u64)),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(t) = se.err() else {
-                    unreachable!("matched above")
-                };
-                // The first reason is the backfill's check: stopping, stopped or gone.
-                match t.cancellation_reasons().first() {
-                    Some(r) if r.code() == Some("ConditionalCheckFailed") => match r.item() {
-                        None => Err(StoreError::NoSuchBackfill(id.to_string())),
-                        Some(old) => Err(StoreError::conflict(
-                            id,
-                            item_to_record(old)?.state,
-                            &ITEMS_CREATABLE_IN,
-                        )),
-                    },
-                    // Some items exist already (a concurrent or earlier start): one by one.
-                    _ => Ok(None),
+            .await;
+        match r {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(se)) => match se.err() {
+                TransactWriteItemsError::TransactionCanceledException(t) => {
+                    Ok(Some(t.cancellation_reasons().to_vec()))
                 }
-            }
+                _ => Err(sdk_error("TransactWriteItems", SdkError::ServiceError(se))),
+            },
             Err(e) => Err(sdk_error("TransactWriteItems", e)),
         }
     }
@@ -348,5 +365,32 @@ impl DynamoStore {
                 _ => return Ok(out),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|c| CancellationReason::builder().code(*c).build())
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_cancelled_by_a_conflict_or_throttling_is_retried_and_a_refusal_is_not() {
+        let transient = |codes: &[&str]| cancelled(&reasons(codes)).is_transient();
+        assert!(transient(&["None", "TransactionConflict"]));
+        assert!(transient(&["ThrottlingError", "None"]));
+        assert!(transient(&["ProvisionedThroughputExceeded"]));
+        assert!(!transient(&["None", "ValidationError"]));
+        assert!(!transient(&[
+            "TransactionConflict",
+            "ItemCollectionSizeLimitExceeded"
+        ]));
+        let e = cancelled(&reasons(&["None", "TransactionConflict"])).to_string();
+        assert!(e.contains("None, TransactionConflict"), "{e}");
     }
 }

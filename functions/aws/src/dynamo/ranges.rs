@@ -5,14 +5,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use backfill_core::model::{NewItem, NewRange};
 use backfill_core::split::{RangeTally, ShardEnd};
 use backfill_core::store::{Claim, Progress, StoreError};
 
-use super::item_writes::{counters_change, new_item, Change};
+use super::item_writes::{cancelled, counters_change, new_item, Change};
 use super::table::{backfill_pk, item_key_sk, tally_sk, OPEN_INDEX_PARTITION_KEY, PARTITION_KEY};
 use super::{build_error, get_n, key, n, s, sdk_error, DynamoStore, Item};
 
@@ -30,33 +28,15 @@ impl DynamoStore {
         &self,
         actions: Vec<TransactWriteItem>,
     ) -> Result<Outcome, StoreError> {
-        let r = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Outcome::Done),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(t) = se.err() else {
-                    unreachable!("matched above")
-                };
-                match t
-                    .cancellation_reasons()
-                    .iter()
-                    .position(|r| r.code() == Some("ConditionalCheckFailed"))
-                {
-                    Some(i) => Ok(Outcome::ConditionFailed(i)),
-                    None => Err(sdk_error("TransactWriteItems", SdkError::ServiceError(se))),
-                }
-            }
-            Err(e) => Err(sdk_error("TransactWriteItems", e)),
+        let Some(reasons) = self.send_transaction(actions).await? else {
+            return Ok(Outcome::Done);
+        };
+        match reasons
+            .iter()
+            .position(|r| r.code() == Some("ConditionalCheckFailed"))
+        {
+            Some(i) => Ok(Outcome::ConditionFailed(i)),
+            None => Err(cancelled(&reasons)),
         }
     }
 
