@@ -60,7 +60,7 @@ harness: ## Install the local servers the tests start (DynamoDB Local, moto, osm
 	bash tests/elasticsearch/build.sh 8.19 >/dev/null
 	bash tests/elasticsearch/build.sh 9.5 >/dev/null
 
-bench: ## Read-path benchmark: docs/s, MB/s and peak RSS against the LZ4/DEFLATE limit
+bench: ## Benchmarks: the read path against the codec limit; one worker end to end (docs/s, docs per CPU-s, a slow target's 429s); lease-sim
 	bash tests/bench/read_bench.sh
 
 fuzz: ## Mutation run of the snapshot reader: 50,000 damaged blobs (release; BACKFILL_FUZZ_SEED, BACKFILL_FUZZ_CASES)

@@ -8,10 +8,13 @@
 # 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS:
 #    the LZ4, DEFLATE and ZSTD rows, verified and --no-verify.
 # 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
-# 4. End to end: one worker, the LZ4 snapshot in emulated S3 → a discarding `_bulk` sink, then → a real
-#    OpenSearch 2.19 node (the default target).
+# 4. End to end: one worker, the LZ4 snapshot in emulated S3 (s3s-fs from crates.io, or moto with
+#    BENCH_S3=moto) → a discarding `_bulk` sink, then → a real OpenSearch 2.19 node (the
+#    default target), then → a slow target (the fault proxy admitting a quarter of the sink's rate).
+#    BENCH_S3, BENCH_REAL_TARGET, BENCH_SLOW_CAPACITY, BENCH_BASELINE_WORKER: see e2e_bench.py.
 #
 # 5. The lease protocol at scale (lease-sim): 10,000 work items, 200 claimers, deaths; checked.
+# 6. Sub-shard ranges: the LZ4 snapshot's one shard read whole by 1 worker, then as 4 ranges by 4.
 #
 # BENCH_SOURCE_BYTES sets the size of each variant (default 1 GiB of _source);
 # BENCH_LEASE_ITEMS and BENCH_LEASE_CLAIMERS the lease simulation.
@@ -26,6 +29,8 @@ echo "building release binaries ..." >&2
 cargo build --release -q -p backfill-cli -p snapshot-testkit -p backfill-worker -p backfill-harness -p backfill-faults --bins
 cargo build --release -q -p snapshot --example decompress_limit
 bash tests/harness/install.sh >/dev/null
+# s3s-fs compiles for minutes the first time (then cached by version).
+if [ "${BENCH_S3:-s3s-fs}" = s3s-fs ]; then bash tests/harness/install-s3s-fs.sh; fi
 
 for mode in fast best zstd; do
   lucene="$OUT/lucene-$mode-$BYTES"
@@ -45,3 +50,6 @@ read_mb_s=$(awk -F'|' '/^\| LZ4/ && /verified/ {gsub(/[ ,]/, "", $5); print $5; 
 python3 tests/bench/e2e_bench.py "$OUT/repo-fast-$BYTES" "${read_mb_s:-0}"
 # 5. The lease protocol at scale: 10,000 items, 200 claimers on DynamoDB Local, claimers dying.
 ./target/release/lease-sim --items "${BENCH_LEASE_ITEMS:-10000}" --claimers "${BENCH_LEASE_CLAIMERS:-200}"
+# 6. Sub-shard ranges: 1 worker on the whole shard vs 4 workers on 4 ranges of it.
+shard_docs=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['docs'])" "$OUT/lucene-fast-$BYTES.summary.json")
+python3 tests/bench/range_bench.py "$OUT/repo-fast-$BYTES" "$shard_docs"

@@ -112,7 +112,11 @@ async fn three_workers_share_one_large_shard_split_into_ranges_and_lose_nothing(
     assert_eq!(items.len(), 4);
     assert!(items.iter().all(|i| i.completed_at.is_some()));
     let want = expected_docs(&repo, "snap");
-    assert_eq!(c.docs_done, want.len() as u64, "every document counted once");
+    assert_eq!(
+        c.docs_done,
+        want.len() as u64,
+        "every document counted once"
+    );
     assert_target_has(&env.target.endpoint, &want);
 }
 

@@ -9,6 +9,11 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use crate::HarnessError;
 
+/// The dummy credentials of [`sdk_config`]; servers that check signatures (s3s-fs) are given
+/// them.
+pub const ACCESS_KEY_ID: &str = "AKIDLOCALHARNESS";
+pub const SECRET_ACCESS_KEY: &str = "local-harness-secret";
+
 /// An SDK configuration for a local server: dummy static credentials, region `us-east-1`,
 /// every client pointed at `endpoint`. Settings that are explicit here win over the
 /// environment and `~/.aws`, so a developer's real AWS setup is never used.
@@ -16,8 +21,8 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
-            "AKIDLOCALHARNESS",
-            "local-harness-secret",
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
             None,
             None,
             "backfill-harness",

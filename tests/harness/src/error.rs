@@ -11,6 +11,14 @@ pub enum HarnessError {
     )]
     NotInstalled { what: &'static str, path: PathBuf },
 
+    /// A server installed by a script of its own (not `make harness`) that has not run.
+    #[error("{what} is not installed: {} is missing; run `{install}` first", path.display())]
+    NotInstalledBy {
+        what: &'static str,
+        path: PathBuf,
+        install: &'static str,
+    },
+
     /// The server exited during startup or did not answer in time. `log_tail` is already
     /// formatted (empty, or the last lines of the log, indented).
     #[error("{server} did not start: {reason}\n  command: {command}\n  log: {}{log_tail}", log.display())]

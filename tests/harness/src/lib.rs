@@ -1,7 +1,8 @@
 //! The local test harness: DynamoDB Local, moto (S3 and the other control-plane APIs), real
 //! OpenSearch 2.19/3.9 nodes (the target of the end-to-end tests, [`OpenSearch`]), real
 //! Elasticsearch 8.19/9.5 nodes (writers of real repositories, [`Elasticsearch`]) and
-//! osmem-server (an in-memory OpenSearch, kept only for a JVM-less demo: see [`Osmem`]), each
+//! osmem-server (an in-memory OpenSearch, kept only for a JVM-less demo: see [`Osmem`]), s3s-fs
+//! (a fast S3 over a folder, for the end-to-end benchmark: [`S3Fs`]), each
 //! started on a free loopback port, plus AWS SDK clients configured for them, the generated real
 //! repositories ([`RealSnapshots`]), and a Lambda Runtime API emulator ([`RuntimeApi`]) that
 //! runs a Lambda binary and invokes it.
@@ -30,11 +31,12 @@ pub mod lease_sim;
 mod opensearch;
 mod process;
 mod real_snapshots;
+mod s3_server;
 mod servers;
 
 use std::path::{Path, PathBuf};
 
-pub use aws::{s3_client, sdk_config, upload_dir};
+pub use aws::{s3_client, sdk_config, upload_dir, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 pub use ecs::ecs_worker_service;
 pub use elasticsearch::{Elasticsearch, EsVersion};
 pub use error::HarnessError;
@@ -42,6 +44,7 @@ pub use http::{encode_path_segment, http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use opensearch::{Flavour, OpenSearch};
 pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument};
+pub use s3_server::{s3s_fs_binary, S3Fs, S3S_FS_VERSION};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 
 /// Environment variable that moves the install folder (a relative path is taken from the

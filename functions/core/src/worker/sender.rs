@@ -1,6 +1,7 @@
 //! Sends one batch until every document is indexed or rejected for good (or its index refuses
 //! every write, which fails the batch): retries with exponential backoff and full jitter,
-//! resending only the documents that failed.
+//! resending only the documents that failed. Every request waits for the adaptive limit's pace
+//! and reports its answer to it (see [`AdaptiveLimit`]).
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,7 @@ pub async fn send(
     let mut one_at_a_time = false;
     loop {
         let mut last_error = String::new();
+        // Any request of this attempt pushed back (for `Sent::throttled`).
         let mut throttled = false;
         let groups: Vec<Vec<usize>> = if one_at_a_time {
             pending.iter().map(|&i| vec![i]).collect()
@@ -61,14 +63,19 @@ pub async fn send(
         let mut still = Vec::new();
         for group in groups {
             let batch: Vec<&BulkDoc> = group.iter().map(|&i| &docs[i]).collect();
+            let ticket = limit.admit(request_bytes(&batch)).await;
             let started = Instant::now();
+            let mut answer = Answer::Other;
             match target.bulk(&batch).await {
                 Ok(results) => {
                     out.latency.push(started.elapsed());
+                    let mut accepted = 0u64;
+                    let mut pushed_back = false;
                     for (&i, r) in group.iter().zip(&results) {
                         if r.is_ok() {
                             out.indexed += 1;
                             out.indexed_bytes += docs[i].source.len() as u64;
+                            accepted += docs[i].source.len() as u64;
                         } else if r.refuses_the_index() {
                             return Err(SendError::IndexRefused {
                                 index: docs[i].index.clone(),
@@ -79,7 +86,7 @@ pub async fn send(
                                 ),
                             });
                         } else if r.is_retryable() {
-                            throttled |= r.status == 429;
+                            pushed_back |= r.status == 429;
                             last_error =
                                 describe(r.status, r.error_type.as_deref(), r.reason.as_deref());
                             still.push(i);
@@ -94,9 +101,14 @@ pub async fn send(
                             });
                         }
                     }
+                    answer = if pushed_back {
+                        Answer::ItemsPushedBack
+                    } else {
+                        Answer::Accepted(accepted)
+                    };
                 }
                 Err(TargetError::Throttled { status }) => {
-                    throttled = true;
+                    answer = Answer::PushedBack;
                     last_error = format!("HTTP {status} for the whole request");
                     still.extend(group);
                 }
@@ -125,12 +137,23 @@ pub async fn send(
                 }
                 Err(e) => return Err(SendError::Refused(e)),
             }
+            // Per request, as the target saw them: unavailable or too large says nothing of
+            // its load.
+            match answer {
+                Answer::PushedBack => {
+                    throttled = true;
+                    limit.on_throttled(ticket);
+                }
+                Answer::ItemsPushedBack => {
+                    throttled = true;
+                    limit.on_items_throttled(ticket);
+                }
+                Answer::Accepted(bytes) => limit.on_success(ticket, bytes),
+                Answer::Other => {}
+            }
         }
         if throttled {
             out.throttled += 1;
-            limit.on_throttled();
-        } else if still.is_empty() {
-            limit.on_success();
         }
         if still.is_empty() {
             return Ok(out);
@@ -147,6 +170,24 @@ pub async fn send(
         pending = still;
         tokio::time::sleep(policy.backoff(attempt)).await;
     }
+}
+
+/// What one request's answer tells the adaptive limit.
+enum Answer {
+    /// 429 for the whole request.
+    PushedBack,
+    /// 429 for some of its documents.
+    ItemsPushedBack,
+    /// Answered without push-back; the `_source` bytes it indexed.
+    Accepted(u64),
+    /// Unavailable, a connection error, too large: nothing about the target's load.
+    Other,
+}
+
+/// What the pace counts of a request: its documents' `_source` bytes (the action lines are a
+/// near-constant share of them).
+fn request_bytes(batch: &[&BulkDoc]) -> u64 {
+    batch.iter().map(|d| d.source.len() as u64).sum()
 }
 
 fn describe(status: u16, error_type: Option<&str>, reason: Option<&str>) -> String {

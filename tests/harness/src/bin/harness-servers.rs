@@ -1,15 +1,16 @@
 //! Starts the local servers and keeps them until standard input closes (or Ctrl-C): for trying
 //! things by hand, and for the test that kills a process holding servers.
 //!
-//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [osmem] [opensearch-2.19] [opensearch-3.9]
+//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [s3s-fs] [osmem] [opensearch-2.19] [opensearch-3.9]
 //!
 //! Prints one JSON line per server, `{"server":"moto","endpoint":"http://127.0.0.1:…","pid":…,"log":…}`
-//! (a real OpenSearch node adds its `"version"`), then `{"ready":true}`. With no arguments it starts
-//! DynamoDB Local, moto and osmem-server.
+//! (a real OpenSearch node and s3s-fs add their `"version"`; s3s-fs, which checks signatures, the
+//! `"access_key_id"` and `"secret_access_key"` to sign with), then `{"ready":true}`. With no
+//! arguments it starts DynamoDB Local, moto and osmem-server.
 
 use std::io::Read;
 
-use backfill_harness::{DynamoDbLocal, Flavour, HarnessError, Moto, OpenSearch, Osmem};
+use backfill_harness::{DynamoDbLocal, Flavour, HarnessError, Moto, OpenSearch, Osmem, S3Fs};
 
 fn main() {
     if let Err(e) = run() {
@@ -27,6 +28,7 @@ fn run() -> Result<(), HarnessError> {
     let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
     for name in &wanted {
         let mut version = None;
+        let mut credentials = false;
         let (endpoint, pid, log) = match name.as_str() {
             "dynamodb" => {
                 let s = DynamoDbLocal::start()?;
@@ -36,6 +38,14 @@ fn run() -> Result<(), HarnessError> {
             }
             "moto" => {
                 let s = Moto::start()?;
+                let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
+                held.push(Box::new(s));
+                info
+            }
+            "s3s-fs" => {
+                let s = S3Fs::start()?;
+                version = Some(backfill_harness::S3S_FS_VERSION.to_string());
+                credentials = true;
                 let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
                 held.push(Box::new(s));
                 info
@@ -59,7 +69,7 @@ fn run() -> Result<(), HarnessError> {
                 info
             }
             other => {
-                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, osmem, opensearch-2.19, opensearch-3.9)");
+                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, s3s-fs, osmem, opensearch-2.19, opensearch-3.9)");
                 std::process::exit(2);
             }
         };
@@ -67,6 +77,11 @@ fn run() -> Result<(), HarnessError> {
             serde_json::json!({"server": name, "endpoint": endpoint, "pid": pid, "log": log});
         if let Some(v) = version {
             line["version"] = v.into();
+        }
+        // A server that checks signatures: what to sign with.
+        if credentials {
+            line["access_key_id"] = backfill_harness::ACCESS_KEY_ID.into();
+            line["secret_access_key"] = backfill_harness::SECRET_ACCESS_KEY.into();
         }
         println!("{line}");
     }
