@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CACHE := .cache
 
-.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench fuzz testdata real-snapshots clean
+.PHONY: help demo test lint check-format clippy unit validate dashboard harness build build-lambdas image deploy destroy bench soak fuzz testdata real-snapshots clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,14 @@ harness: ## Install the local servers the tests start (DynamoDB Local, moto, osm
 
 bench: ## Benchmarks: the read path against the codec limit; one worker end to end (docs/s, docs per CPU-s, a slow target's 429s); lease-sim
 	bash tests/bench/read_bench.sh
+
+TRIALS ?= 50
+
+soak: ## Chaos soak (release): TRIALS trials (50) of a multi-shard backfill under kills, faults and pauses, checked document by document (SOAK_SEED replays)
+	$(CARGO) build --release -q -p backfill-worker -p backfill-harness --bins
+	bash tests/harness/install.sh >/dev/null
+	bash tests/opensearch/build.sh 2.19 >/dev/null
+	./target/release/soak --trials $(TRIALS)
 
 fuzz: ## Mutation run of the snapshot reader: 50,000 damaged blobs (release; BACKFILL_FUZZ_SEED, BACKFILL_FUZZ_CASES)
 	BACKFILL_FUZZ_CASES=$${BACKFILL_FUZZ_CASES:-50000} $(CARGO) test --release -p snapshot --test mutation -- --nocapture

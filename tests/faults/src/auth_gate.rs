@@ -128,7 +128,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         .map_err(io::Error::other)?;
     let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, body.boxed()))
+    Ok(Response::from_parts(parts, crate::net::streamed(body)))
 }
 
 /// Standard base64 with padding (the crate needs nothing more).

@@ -29,6 +29,35 @@ pub(crate) fn unavailable_body() -> String {
     )
 }
 
+/// A whole-request 5xx and its content type: 503 as [`unavailable_body`], 500 as a node's
+/// internal error, 502 and 504 as a load balancer in front of the cluster answers them.
+pub(crate) fn server_error_body(status: u16) -> (&'static str, String) {
+    const JSON: &str = "application/json; charset=UTF-8";
+    match status {
+        503 => (JSON, unavailable_body()),
+        500 => {
+            let reason = "internal error injected by fault-proxy";
+            (
+                JSON,
+                format!(
+                    r#"{{"error":{{"root_cause":[{{"type":"exception","reason":"{reason}"}}],"type":"exception","reason":"{reason}"}},"status":500}}"#
+                ),
+            )
+        }
+        status => {
+            let what = if status == 504 {
+                "Gateway Time-out"
+            } else {
+                "Bad Gateway"
+            };
+            (
+                "text/html",
+                format!("<html>\r\n<head><title>{status} {what}</title></head>\r\n<body>\r\n<center><h1>{status} {what}</h1></center>\r\n</body>\r\n</html>\r\n"),
+            )
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Op {

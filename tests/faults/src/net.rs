@@ -24,8 +24,16 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::FaultError;
 
+/// A body's error: upstream's (hyper's), or one of ours (a body cut on purpose).
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Every body the proxy and the sink produce: upstream bodies stream through, ours are `Full`.
-pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
+pub(crate) type Body = BoxBody<Bytes, BoxError>;
+
+/// An upstream body as one of ours.
+pub(crate) fn streamed(body: Incoming) -> Body {
+    body.map_err(BoxError::from).boxed()
+}
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())

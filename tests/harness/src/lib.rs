@@ -5,7 +5,7 @@
 //! (a fast S3 over a folder, for the end-to-end benchmark: [`S3Fs`]), each
 //! started on a free loopback port, plus AWS SDK clients configured for them, the generated real
 //! repositories ([`RealSnapshots`]), and a Lambda Runtime API emulator ([`RuntimeApi`]) that
-//! runs a Lambda binary and invokes it.
+//! runs a Lambda binary and invokes it; and the chaos soak ([`soak`], `make soak`).
 //!
 //! The servers are installed by `tests/harness/install.sh` (`make harness`) into
 //! [`harness_dir`]. Each `start()` is synchronous and returns once the server answers; the
@@ -33,6 +33,7 @@ mod process;
 mod real_snapshots;
 mod s3_server;
 mod servers;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 

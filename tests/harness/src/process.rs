@@ -288,6 +288,13 @@ fn die_with_parent(cmd: &mut Command) {
     }
 }
 
+/// Spawns a child that dies with this process (own process group, `PR_SET_PDEATHSIG`), for
+/// children a caller supervises itself (the soak's workers).
+pub(crate) fn spawn_dying_with_us(mut cmd: Command) -> io::Result<Child> {
+    die_with_parent(&mut cmd);
+    spawn_from_long_lived_thread(cmd)
+}
+
 type SpawnJob = (Command, mpsc::Sender<io::Result<Child>>);
 
 /// PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process. Test
