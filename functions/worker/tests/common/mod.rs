@@ -73,11 +73,17 @@ impl Env {
         target: &str,
         create_missing: bool,
     ) -> Vec<ItemKey> {
-        let source = SnapshotRef {
-            repository: s3_repo.into(),
-            name: snapshot.into(),
-        };
-        create_backfill(&self.store, id, local_repo, source, target, create_missing).await
+        let split = Default::default();
+        self.backfill_split(
+            id,
+            local_repo,
+            s3_repo,
+            snapshot,
+            target,
+            create_missing,
+            split,
+        )
+        .await
     }
 
     /// As [`Env::backfill`], with shards split into ranges by `split`.
