@@ -69,8 +69,17 @@ fn main() -> anyhow::Result<()> {
     let report = runtime.block_on(async {
         let mut out = std::io::stdout();
         soak::run(&cfg, &servers, &mut out).await
-    })?;
+    });
     drop(runtime);
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // Before the servers go (their logs with them).
+            eprintln!("soak: {e}\n{}", servers.diagnosis());
+            drop(servers);
+            std::process::exit(1);
+        }
+    };
     drop(servers);
     if !report.passed() {
         std::process::exit(1);

@@ -164,6 +164,39 @@ impl SoakServers {
     }
 }
 
+impl SoakServers {
+    /// Whether each server still runs, and the end of its log: for a soak that stopped on an
+    /// error (a dead target is the servers' failure, not the backfill's).
+    pub fn diagnosis(&self) -> String {
+        let servers = [
+            (
+                "DynamoDB Local",
+                self.dynamodb.pid(),
+                self.dynamodb.log_path(),
+            ),
+            ("moto", self.moto.pid(), self.moto.log_path()),
+            ("OpenSearch", self.target.pid(), self.target.log_path()),
+        ];
+        let mut out = String::new();
+        for (name, pid, log) in servers {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            });
+            out.push_str(&format!(
+                "{name} (pid {pid}) {}; {}{}\n",
+                if alive { "is running" } else { "is gone" },
+                log.display(),
+                crate::process::log_tail(log)
+            ));
+        }
+        out
+    }
+}
+
 /// What every trial shares.
 pub(crate) struct Context<'a> {
     cfg: &'a SoakConfig,
