@@ -59,6 +59,10 @@ struct FakeTarget {
     after: Mutex<Option<AfterRequest>>,
     /// From this request on (0: never), requests never answer.
     hang_from: AtomicU64,
+    /// This request (0: none) answers only after the pause; the requests made by then are
+    /// counted in `made_while_held`.
+    hold: (u64, Duration),
+    made_while_held: AtomicU64,
 }
 
 #[async_trait]
@@ -68,6 +72,11 @@ impl Target for FakeTarget {
         let hang_from = self.hang_from.load(Ordering::SeqCst);
         if hang_from > 0 && n >= hang_from {
             std::future::pending::<()>().await;
+        }
+        if n == self.hold.0 {
+            tokio::time::sleep(self.hold.1).await;
+            let made = self.requests.load(Ordering::SeqCst);
+            self.made_while_held.store(made, Ordering::SeqCst);
         }
         if self.throttle_every > 0 && n % self.throttle_every == 0 {
             return Err(TargetError::Throttled { status: 429 });
@@ -728,6 +737,36 @@ async fn a_stop_abandons_requests_that_outlast_the_grace_and_still_releases_the_
     let want = expected(&root, "snap");
     assert_same_docs(&s.target.docs.lock().unwrap(), &want);
     assert_eq!(first.docs + second.docs, want.len() as u64);
+}
+
+/// A checkpoint moves only over consecutive acknowledged batches, so batches acknowledged behind
+/// a slow one are unconfirmed until it answers: the window bounds them with the ones in flight,
+/// or a kill could make the next holder send a whole shard again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_acknowledged_behind_a_slow_one_stay_within_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = one_index_repo(tmp.path(), "big", "l9_100k");
+    let target = FakeTarget {
+        hold: (2, Duration::from_millis(1500)),
+        ..FakeTarget::default()
+    };
+    let s = setup(&root, "snap", target, false).await;
+    let tune = |c: &mut EngineConfig| {
+        c.batch.max_docs = 500;
+        c.checkpoint_docs = 1000;
+        c.max_in_flight = 3;
+    };
+    let (stop, summary) = engine(&s, "w1", tune).run(no_shutdown()).await.unwrap();
+    assert_eq!(stop, Stop::NoWorkLeft);
+    // Requests 1 and 2, then at most two more while request 2 is outstanding.
+    let made = s.target.made_while_held.load(Ordering::SeqCst);
+    assert!(
+        (3..=4).contains(&made),
+        "{made} requests made while one was held for 1.5 s (window 3)"
+    );
+    let want = expected(&root, "snap");
+    assert_same_docs(&s.target.docs.lock().unwrap(), &want);
+    assert_eq!(summary.docs, want.len() as u64);
 }
 
 /// The answer of a future that needs no waiting (the memory store's calls).

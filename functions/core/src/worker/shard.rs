@@ -195,8 +195,11 @@ impl Engine {
         let mut tasks = tokio::task::JoinSet::new();
 
         loop {
+            // Batches acknowledged behind an unanswered one count against the window too: the
+            // checkpoint cannot cover them yet, so they are what a crash would send again.
+            let outstanding = in_flight + finished.len();
             let can_send =
-                !reader_done && !stopping && failure.is_none() && in_flight < self.limit.limit();
+                !reader_done && !stopping && failure.is_none() && outstanding < self.limit.limit();
             let deadline =
                 tokio::time::Instant::from_std(since_checkpoint + self.config.checkpoint_interval);
             tokio::select! {
