@@ -1,6 +1,6 @@
 """End-to-end figures of `make bench`: one worker reads the bench snapshot from emulated S3 (the
-harness's local S3, a Rust server over a folder, so that the worker and not the emulator sets the
-pace; the row gives the emulator's CPU per worker CPU-second) and sends it to a
+harness's gofakes3, a Go server over a folder from the Go module proxy, so that the worker and not
+the emulator sets the pace; the row gives the emulator's CPU per worker CPU-second) and sends it to a
 loopback `_bulk` sink that discards it, then to a real OpenSearch 2.19 node (the default target), then
 through a fault proxy that admits a quarter of the sink's rate; the work items live in DynamoDB Local.
 Prints docs/s, MB/s, documents per worker CPU-second, peak RSS, the documents found in the real node,
@@ -8,7 +8,7 @@ the slow target's admitted rate and 429s, and the DynamoDB requests per shard an
 
 Usage: e2e_bench.py <repo dir> <read-only MB/s for comparison>
 
-BENCH_S3=moto or BENCH_S3=s3s-fs reads from moto (the emulator used before) or s3s-fs (installed by
+BENCH_S3=moto or BENCH_S3=s3s-fs reads from moto (Python) or s3s-fs (Rust, crates.io; installed by
 tests/harness/install-s3s-fs.sh) instead, for comparison;
 BENCH_REAL_TARGET=0 leaves out the real OpenSearch node;
 BENCH_SLOW_CAPACITY=<bytes/s> fixes the slow target's capacity (default: a quarter of the sink's rate);
@@ -34,8 +34,9 @@ def start(cmd, count, stderr=None):
     return p, lines
 
 
-S3 = os.environ.get("BENCH_S3", "s3s-fs")
-S3_NAMES = {"s3s-fs": "s3s-fs {version} (Rust, crates.io)", "moto": "moto 5.2.5 (Python)"}
+S3 = os.environ.get("BENCH_S3", "gofakes3")
+S3_NAMES = {"gofakes3": "gofakes3 {version} (Go, fs backend)", "s3s-fs": "s3s-fs {version} (Rust, crates.io)",
+            "moto": "moto 5.2.5 (Python)"}
 if S3 not in S3_NAMES:
     sys.exit(f"BENCH_S3 is one of {', '.join(S3_NAMES)}, not {S3!r}")
 REAL = os.environ.get("BENCH_REAL_TARGET", "1") != "0"
@@ -79,6 +80,10 @@ def run_worker(backfill, target, worker=f"{REL}/backfill-worker"):
     if run["rc"] != 0:
         sys.exit(f"worker failed:\n{run['err']}")
     done = next(json.loads(l) for l in run["err"].splitlines() if '"worker done"' in l)["fields"]
+    if done["items_failed"] or not done["docs"]:
+        # A figure of a run that failed its items would be a figure of nothing.
+        sys.exit(f"worker completed {done['items_completed']} and failed {done['items_failed']} item(s):\n"
+                 + "\n".join(l for l in run["err"].splitlines() if '"item failed"' in l)[-3000:])
     return run, done, upload
 
 

@@ -1,7 +1,7 @@
 """Sub-shard ranges in `make bench`: the bench snapshot's one shard (1 GiB of ~2.4 KB documents in
 several segments) read by 1 worker as a whole, then split into 4 ranges read by 4 workers at once,
 into a loopback `_bulk` sink that discards the documents. Work items in DynamoDB Local, the snapshot
-in emulated S3 (s3s-fs unless BENCH_S3=moto). Prints elapsed time and the workers' CPU time for both.
+in emulated S3 (gofakes3 unless BENCH_S3 says s3s-fs or moto). Prints elapsed time and the workers' CPU time for both.
 
 Usage: range_bench.py <repo dir> <documents in the shard>
 """
@@ -14,7 +14,7 @@ import time
 
 repo, shard_docs = sys.argv[1], int(sys.argv[2])
 REL = "./target/release"
-S3 = os.environ.get("BENCH_S3", "s3s-fs")
+S3 = os.environ.get("BENCH_S3", "gofakes3")
 RANGES = 4
 
 

@@ -8,8 +8,8 @@
 # 2. Times `backfill snapshot docs > /dev/null` on each (best of three) and records its peak RSS:
 #    the LZ4, DEFLATE and ZSTD rows, verified and --no-verify.
 # 3. Times the codec alone on the same stored-field chunks (the limit) and prints the ratio.
-# 4. End to end: one worker, the LZ4 snapshot in emulated S3 (s3s-fs from crates.io, or moto with
-#    BENCH_S3=moto) → a discarding `_bulk` sink, then → a real OpenSearch 2.19 node (the
+# 4. End to end: one worker, the LZ4 snapshot in emulated S3 (gofakes3 from the Go module proxy, or
+#    BENCH_S3=s3s-fs / moto) → a discarding `_bulk` sink, then → a real OpenSearch 2.19 node (the
 #    default target), then → a slow target (the fault proxy admitting a quarter of the sink's rate).
 #    BENCH_S3, BENCH_REAL_TARGET, BENCH_SLOW_CAPACITY, BENCH_BASELINE_WORKER: see e2e_bench.py.
 #
@@ -30,7 +30,10 @@ cargo build --release -q -p backfill-cli -p snapshot-testkit -p backfill-worker 
 cargo build --release -q -p snapshot --example decompress_limit
 bash tests/harness/install.sh >/dev/null
 # s3s-fs compiles for minutes the first time (then cached by version).
-if [ "${BENCH_S3:-s3s-fs}" = s3s-fs ]; then bash tests/harness/install-s3s-fs.sh; fi
+case "${BENCH_S3:-gofakes3}" in
+  gofakes3) bash tests/harness/install-gofakes3.sh ;;
+  s3s-fs) bash tests/harness/install-s3s-fs.sh ;;
+esac
 
 for mode in fast best zstd; do
   lucene="$OUT/lucene-$mode-$BYTES"

@@ -32,11 +32,14 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// An S3 client for moto: path-style addressing (`http://127.0.0.1:<port>/<bucket>/<key>`),
-/// since virtual-host style would need `<bucket>.127.0.0.1` to resolve.
+/// An S3 client for the emulators: path-style addressing (`http://127.0.0.1:<port>/<bucket>/<key>`),
+/// since virtual-host style would need `<bucket>.127.0.0.1` to resolve; checksums only where an
+/// operation requires them, since a streamed upload with a checksum goes `aws-chunked`, which
+/// gofakes3 stores as it came (chunk headers and trailer in the object).
 pub fn s3_client(cfg: &SdkConfig) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(cfg)
         .force_path_style(true)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

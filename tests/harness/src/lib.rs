@@ -1,8 +1,8 @@
 //! The local test harness: DynamoDB Local, moto (S3 and the other control-plane APIs), real
 //! OpenSearch 2.19/3.9 nodes (the target of the end-to-end tests, [`OpenSearch`]), real
 //! Elasticsearch 8.19/9.5 nodes (writers of real repositories, [`Elasticsearch`]) and
-//! osmem-server (an in-memory OpenSearch, kept only for a JVM-less demo: see [`Osmem`]), s3s-fs
-//! (a fast S3 over a folder, for the end-to-end benchmark: [`S3Fs`]), each
+//! osmem-server (an in-memory OpenSearch, kept only for a JVM-less demo: see [`Osmem`]), gofakes3 and s3s-fs
+//! (fast S3 emulators over a folder, for the end-to-end benchmark: [`LocalS3`]), each
 //! started on a free loopback port, plus AWS SDK clients configured for them, the generated real
 //! repositories ([`RealSnapshots`]), and a Lambda Runtime API emulator ([`RuntimeApi`]) that
 //! runs a Lambda binary and invokes it; and the chaos soak ([`soak`], `make soak`).
@@ -45,7 +45,7 @@ pub use http::{encode_path_segment, http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use opensearch::{Flavour, OpenSearch};
 pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument};
-pub use s3_server::{s3s_fs_binary, S3Fs, S3S_FS_VERSION};
+pub use s3_server::{LocalS3, S3Emulator, GOFAKES3_VERSION, S3S_FS_VERSION};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 
 /// Environment variable that moves the install folder (a relative path is taken from the

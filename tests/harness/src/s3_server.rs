@@ -1,10 +1,14 @@
-//! s3s-fs: an S3-compatible server in Rust that keeps its objects as files in one folder (the
-//! `s3s-fs` crate's binary, pinned). moto is S3 enough for the tests, but it is Python: in the
-//! end-to-end benchmark it, not the worker, would set the pace. This one serves ranged
-//! `GetObject`s from disk fast enough that the worker is what gets measured.
+//! S3 emulators from registries that keep their objects as files in one folder, for the
+//! end-to-end benchmark. moto is S3 enough for the tests, but it is Python: in the benchmark it,
+//! not the worker, would set the pace. These serve ranged `GetObject`s from disk:
+//! - gofakes3 (Go, the `github.com/johannesboyne/gofakes3` module's command, pinned; its `fs`
+//!   backend): the default, about a fifth of an emulator CPU-second per worker CPU-second;
+//! - s3s-fs (Rust, the `s3s-fs` crate's binary, pinned): 0.14.1, the newest that builds on this
+//!   Rust, reads files 4 KiB at a time and spends more CPU than the worker it serves.
 //!
-//! Installed by `tests/harness/install-s3s-fs.sh` (a `cargo install` of three minutes on two
-//! cores, so not part of `make harness`); the benchmark runs it.
+//! Installed by `tests/harness/install-gofakes3.sh` (a `go install`, under a minute) and
+//! `tests/harness/install-s3s-fs.sh` (a `cargo install` of three minutes on two cores), so not
+//! part of `make harness`; the benchmark runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,14 +21,89 @@ use crate::{harness_dir, HarnessError};
 /// The crate version `install-s3s-fs.sh` installs; its folder under the harness is keyed by it.
 /// 0.14.1 is the newest that builds on Rust 1.95 (0.15 and later need 1.96).
 pub const S3S_FS_VERSION: &str = "0.14.1";
+/// The module version `install-gofakes3.sh` installs (the newest the Go proxy serves).
+pub const GOFAKES3_VERSION: &str = "v1.2.0";
 
-const INSTALL: &str = "bash tests/harness/install-s3s-fs.sh";
+/// Which emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Emulator {
+    S3sFs,
+    GoFakeS3,
+}
 
-/// An s3s-fs server on a loopback port, over a fresh folder of its own (deleted with it).
-/// Buckets are the folder's subfolders. It checks SigV4 signatures (it refuses signed requests
-/// without a key to check them with): clients sign with [`crate::ACCESS_KEY_ID`] and
-/// [`crate::SECRET_ACCESS_KEY`], as [`crate::sdk_config`] does.
-pub struct S3Fs {
+impl S3Emulator {
+    /// The name `harness-servers` and `BENCH_S3` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            S3Emulator::S3sFs => "s3s-fs",
+            S3Emulator::GoFakeS3 => "gofakes3",
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        match self {
+            S3Emulator::S3sFs => S3S_FS_VERSION,
+            S3Emulator::GoFakeS3 => GOFAKES3_VERSION,
+        }
+    }
+
+    fn install(self) -> &'static str {
+        match self {
+            S3Emulator::S3sFs => "bash tests/harness/install-s3s-fs.sh",
+            S3Emulator::GoFakeS3 => "bash tests/harness/install-gofakes3.sh",
+        }
+    }
+
+    /// `<harness>/<name>-<version>/bin/<name>`, where the install script put it.
+    pub fn binary(self) -> Result<PathBuf, HarnessError> {
+        let path = harness_dir()
+            .join(format!("{}-{}", self.name(), self.version()))
+            .join("bin")
+            .join(self.name());
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(HarnessError::NotInstalledBy {
+                what: self.name(),
+                path,
+                install: self.install(),
+            })
+        }
+    }
+
+    /// Whether clients must sign with the harness's key (s3s-fs checks SigV4 signatures;
+    /// gofakes3 does not look at them).
+    pub fn checks_signatures(self) -> bool {
+        self == S3Emulator::S3sFs
+    }
+
+    fn command(self, binary: &Path, port: u16, root: &Path) -> Command {
+        let mut cmd = Command::new(binary);
+        match self {
+            S3Emulator::S3sFs => {
+                cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                    .args(["--access-key", crate::ACCESS_KEY_ID])
+                    .args(["--secret-key", crate::SECRET_ACCESS_KEY])
+                    .arg(root);
+            }
+            S3Emulator::GoFakeS3 => {
+                // Buckets under `<root>/buckets`; `-autobucket` so the SDK's first PutObject
+                // needs no CreateBucket; `-quiet` keeps a log line per request out.
+                cmd.args(["-backend", "fs", "-fs.create", "-autobucket", "-quiet"])
+                    .arg("-fs.path")
+                    .arg(root)
+                    .args(["-host", &format!("127.0.0.1:{port}")]);
+            }
+        }
+        cmd
+    }
+}
+
+/// An S3 emulator on a loopback port, over a fresh folder of its own (deleted with it). Clients
+/// sign with [`crate::ACCESS_KEY_ID`] and [`crate::SECRET_ACCESS_KEY`], as [`crate::sdk_config`]
+/// does (s3s-fs refuses signed requests without a key to check them with).
+pub struct LocalS3 {
+    pub emulator: S3Emulator,
     /// `http://127.0.0.1:<port>`
     pub endpoint: String,
     port: u16,
@@ -33,31 +112,25 @@ pub struct S3Fs {
     root: tempfile::TempDir,
 }
 
-impl S3Fs {
+impl LocalS3 {
     pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-    pub fn start() -> Result<Self, HarnessError> {
-        let binary = s3s_fs_binary()?;
+    pub fn start(emulator: S3Emulator) -> Result<Self, HarnessError> {
+        let binary = emulator.binary()?;
         let root = tempfile::Builder::new()
-            .prefix("s3s-fs-")
+            .prefix(&format!("{}-", emulator.name()))
             .tempdir()
-            .map_err(|e| HarnessError::io("creating the s3s-fs folder", e))?;
+            .map_err(|e| HarnessError::io("creating the S3 emulator's folder", e))?;
         let (process, endpoint) = start_on_free_port(
-            "s3s-fs",
+            emulator.name(),
             Self::START_TIMEOUT,
-            |port| {
-                let mut cmd = Command::new(&binary);
-                cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                    .args(["--access-key", crate::ACCESS_KEY_ID])
-                    .args(["--secret-key", crate::SECRET_ACCESS_KEY])
-                    .arg(root.path());
-                cmd
-            },
+            |port| emulator.command(&binary, port, root.path()),
             |endpoint| {
-                // An unsigned ListBuckets: S3's refusal in XML means it is serving.
+                // A ListBuckets: S3's XML (a refusal or a list) means it is serving.
                 let r = request_with_timeout(endpoint, "GET", "/", &[], b"", PROBE_TIMEOUT)
                     .map_err(|e| e.to_string())?;
-                match r.text().contains("<Error><Code>") {
+                let text = r.text();
+                match text.contains("<Error><Code>") || text.contains("ListAllMyBucketsResult") {
                     true => Ok(()),
                     false => Err(format!("an answer that is not S3's: {}", r.status)),
                 }
@@ -68,7 +141,8 @@ impl S3Fs {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        Ok(S3Fs {
+        Ok(LocalS3 {
+            emulator,
             endpoint,
             port,
             process,
@@ -81,9 +155,9 @@ impl S3Fs {
         self.root.path()
     }
 
-    /// `"s3s-fs 0.14.1"`, for reports.
-    pub fn name() -> String {
-        format!("s3s-fs {S3S_FS_VERSION}")
+    /// `"gofakes3 v1.2.0"`, for reports.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.emulator.name(), self.emulator.version())
     }
 
     pub fn port(&self) -> u16 {
@@ -101,33 +175,21 @@ impl S3Fs {
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `<harness>/s3s-fs-<version>/bin/s3s-fs`, where `cargo install --root` put it.
-pub fn s3s_fs_binary() -> Result<PathBuf, HarnessError> {
-    let path = harness_dir()
-        .join(format!("s3s-fs-{S3S_FS_VERSION}"))
-        .join("bin")
-        .join("s3s-fs");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(HarnessError::NotInstalledBy {
-            what: "s3s-fs",
-            path,
-            install: INSTALL,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_install_script_pins_the_version_the_starter_looks_for() {
-        let script = crate::workspace_root().join("tests/harness/install-s3s-fs.sh");
-        let text = std::fs::read_to_string(&script).unwrap();
-        let pin = format!("S3S_FS_VERSION=\"{S3S_FS_VERSION}\"");
-        assert!(text.contains(&pin), "{} lacks {pin}", script.display());
-        assert!(INSTALL.ends_with("tests/harness/install-s3s-fs.sh"));
+    fn the_install_scripts_pin_the_versions_the_starter_looks_for() {
+        for (emulator, var) in [
+            (S3Emulator::S3sFs, "S3S_FS_VERSION"),
+            (S3Emulator::GoFakeS3, "GOFAKES3_VERSION"),
+        ] {
+            let script = emulator.install().trim_start_matches("bash ");
+            let path = crate::workspace_root().join(script);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let pin = format!("{var}=\"{}\"", emulator.version());
+            assert!(text.contains(&pin), "{} lacks {pin}", path.display());
+        }
     }
 }

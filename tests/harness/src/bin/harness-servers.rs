@@ -1,7 +1,7 @@
 //! Starts the local servers and keeps them until standard input closes (or Ctrl-C): for trying
 //! things by hand, and for the test that kills a process holding servers.
 //!
-//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [s3s-fs] [osmem] [opensearch-2.19] [opensearch-3.9]
+//!     cargo run -p backfill-harness --bin harness-servers [dynamodb] [moto] [gofakes3] [s3s-fs] [osmem] [opensearch-2.19] [opensearch-3.9]
 //!
 //! Prints one JSON line per server, `{"server":"moto","endpoint":"http://127.0.0.1:…","pid":…,"log":…}`
 //! (a real OpenSearch node and s3s-fs add their `"version"`; s3s-fs, which checks signatures, the
@@ -10,7 +10,9 @@
 
 use std::io::Read;
 
-use backfill_harness::{DynamoDbLocal, Flavour, HarnessError, Moto, OpenSearch, Osmem, S3Fs};
+use backfill_harness::{
+    DynamoDbLocal, Flavour, HarnessError, LocalS3, Moto, OpenSearch, Osmem, S3Emulator,
+};
 
 fn main() {
     if let Err(e) = run() {
@@ -42,9 +44,14 @@ fn run() -> Result<(), HarnessError> {
                 held.push(Box::new(s));
                 info
             }
-            "s3s-fs" => {
-                let s = S3Fs::start()?;
-                version = Some(backfill_harness::S3S_FS_VERSION.to_string());
+            "s3s-fs" | "gofakes3" => {
+                let emulator = if name == "gofakes3" {
+                    S3Emulator::GoFakeS3
+                } else {
+                    S3Emulator::S3sFs
+                };
+                let s = LocalS3::start(emulator)?;
+                version = Some(emulator.version().to_string());
                 credentials = true;
                 let info = (s.endpoint.clone(), s.pid(), s.log_path().to_path_buf());
                 held.push(Box::new(s));
@@ -69,7 +76,7 @@ fn run() -> Result<(), HarnessError> {
                 info
             }
             other => {
-                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, s3s-fs, osmem, opensearch-2.19, opensearch-3.9)");
+                eprintln!("harness-servers: unknown server {other:?} (dynamodb, moto, gofakes3, s3s-fs, osmem, opensearch-2.19, opensearch-3.9)");
                 std::process::exit(2);
             }
         };
