@@ -169,6 +169,9 @@ public final class ElasticsearchNode {
                 .put("transport.port", "0")
                 .put("http.max_content_length", "200mb")
                 .put("cluster.routing.allocation.disk.threshold_enabled", false)
+                // 8.19/9.x start no merge while free space is under 5% of the disk or 100 GB:
+                // on a build machine's disk a force merge then waits for ever. A floor of our own.
+                .put("indices.merge.disk.watermark.high", "100mb")
                 .put("action.auto_create_index", true)
                 .build();
             MockNode node = new MockNode(settings, List.of(Netty4Plugin.class));
