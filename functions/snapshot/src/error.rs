@@ -99,6 +99,16 @@ pub enum ErrorKind {
     UnknownIndex { name: String, known: String },
     #[error("index has no shard {shard} (it has {count} shard(s): 0..{count})")]
     UnknownShard { shard: u32, count: u32 },
+    /// k-NN derived source: a document whose vectors could not be put back into its `_source`.
+    /// Only this document is affected: the reader has moved past it, and reading on continues
+    /// with the next one.
+    #[error("document {id:?} (doc {doc} of segment {segment}): _source not rebuilt: {why}")]
+    VectorsNotRebuilt {
+        id: String,
+        segment: String,
+        doc: u32,
+        why: String,
+    },
     #[error("bad resume position: {0}")]
     BadPosition(String),
     /// A file that the commit or a segment names is not among the shard's files.

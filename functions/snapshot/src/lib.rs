@@ -7,6 +7,7 @@
 //! - `lucene`: commits, segments, compound files, field infos, live docs, soft deletes and
 //!   stored fields of Lucene 6 to 10;
 //! - `es`: what ES stores in Lucene (`_id`, `_uid`, `_routing`, `_source`);
+//! - `knn`: k-NN derived source (vectors put back into `_source` from the vector files);
 //! - `shard`: the live documents of a shard as a resumable stream.
 //!
 //! No async runtime and no AWS dependency: an S3 adapter implements [`BlobStore`].
@@ -22,7 +23,7 @@ macro_rules! layers {
         mod $layer;
     )*};
 }
-layers!(blob, error, es, lucene, repo, shard, zstd);
+layers!(blob, error, es, knn, lucene, repo, shard, zstd);
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
 pub use error::{Error, ErrorKind, Location, Result};

@@ -19,6 +19,11 @@ pub enum Flavour {
     /// OpenSearch 3.9.0 (Lucene 10.5) on Temurin 25 (`JAVA25_HOME`, by default
     /// `/usr/lib/jvm/temurin-25-jdk-amd64`).
     V3_9,
+    /// OpenSearch 2.19.1 with the k-NN plugin 2.19.1.0 (launcher `KnnNode`), Java 17: a source
+    /// of vector indices, not a target.
+    V2_19Knn,
+    /// OpenSearch 3.5.0 with the k-NN plugin 3.5.0.0, Temurin 25.
+    V3_5Knn,
 }
 
 impl Flavour {
@@ -26,6 +31,16 @@ impl Flavour {
         match self {
             Flavour::V2_19 => "2.19",
             Flavour::V3_9 => "3.9",
+            Flavour::V2_19Knn => "2.19-knn",
+            Flavour::V3_5Knn => "3.5-knn",
+        }
+    }
+
+    /// The launcher's main class (`tests/opensearch/src/`).
+    fn main_class(self) -> &'static str {
+        match self {
+            Flavour::V2_19 | Flavour::V3_9 => "OpenSearchNode",
+            Flavour::V2_19Knn | Flavour::V3_5Knn => "KnnNode",
         }
     }
 }
@@ -125,13 +140,13 @@ fn launch(
     let (classpath, java) = (read("classpath")?, read("java")?);
     let mut cmd = Command::new(java);
     cmd.args(["-Xms256m", "-Xmx512m", "-XX:+UseSerialGC"]);
-    if flavour == Flavour::V3_9 {
+    if matches!(flavour, Flavour::V3_9 | Flavour::V3_5Knn) {
         // Lucene 10 and OpenSearch 3 call native code (memory mapping, vectors).
         cmd.arg("--enable-native-access=ALL-UNNAMED");
     }
     cmd.arg("-cp")
         .arg(classpath)
-        .arg("OpenSearchNode")
+        .arg(flavour.main_class())
         .arg(home.join("home"))
         .arg(home.join("repo"))
         .args(settings);

@@ -21,14 +21,20 @@ pub enum RealSource {
     OpenSearch3_9,
     Elasticsearch8_19,
     Elasticsearch9_5,
+    /// OpenSearch 2.19.1 with the k-NN plugin: vector indices (`generate_knn.py`).
+    OpenSearch2_19Knn,
+    /// OpenSearch 3.5.0 with the k-NN plugin.
+    OpenSearch3_5Knn,
 }
 
 impl RealSource {
-    pub const ALL: [RealSource; 4] = [
+    pub const ALL: [RealSource; 6] = [
         RealSource::OpenSearch2_19,
         RealSource::OpenSearch3_9,
         RealSource::Elasticsearch8_19,
         RealSource::Elasticsearch9_5,
+        RealSource::OpenSearch2_19Knn,
+        RealSource::OpenSearch3_5Knn,
     ];
 
     /// `opensearch-2.19`, …: the folder name and what `make real-snapshots` takes.
@@ -38,6 +44,19 @@ impl RealSource {
             RealSource::OpenSearch3_9 => "opensearch-3.9",
             RealSource::Elasticsearch8_19 => "elasticsearch-8.19",
             RealSource::Elasticsearch9_5 => "elasticsearch-9.5",
+            RealSource::OpenSearch2_19Knn => "opensearch-2.19-knn",
+            RealSource::OpenSearch3_5Knn => "opensearch-3.5-knn",
+        }
+    }
+
+    /// The generator scripts in `tests/real-snapshots/`: the one that runs first, and all of them
+    /// are part of the cache key (`generate_knn.py` imports `generate.py`).
+    fn scripts(self) -> &'static [&'static str] {
+        match self {
+            RealSource::OpenSearch2_19Knn | RealSource::OpenSearch3_5Knn => {
+                &["generate_knn.py", "generate.py"]
+            }
+            _ => &["generate.py"],
         }
     }
 
@@ -52,6 +71,8 @@ impl RealSource {
             RealSource::OpenSearch3_9 => crate::opensearch::build(Flavour::V3_9),
             RealSource::Elasticsearch8_19 => crate::elasticsearch::build(EsVersion::V8_19),
             RealSource::Elasticsearch9_5 => crate::elasticsearch::build(EsVersion::V9_5),
+            RealSource::OpenSearch2_19Knn => crate::opensearch::build(Flavour::V2_19Knn),
+            RealSource::OpenSearch3_5Knn => crate::opensearch::build(Flavour::V3_5Knn),
         }
     }
 
@@ -80,6 +101,8 @@ impl RealSource {
             RealSource::OpenSearch3_9 => os(Flavour::V3_9),
             RealSource::Elasticsearch8_19 => es(EsVersion::V8_19),
             RealSource::Elasticsearch9_5 => es(EsVersion::V9_5),
+            RealSource::OpenSearch2_19Knn => os(Flavour::V2_19Knn),
+            RealSource::OpenSearch3_5Knn => os(Flavour::V3_5Knn),
         }
     }
 }
@@ -115,13 +138,18 @@ impl RealSnapshots {
     /// The generated repositories of `source`, generating them first if the cache has none for
     /// this generator and launcher (about half a minute plus the node's start).
     pub fn get(source: RealSource) -> Result<RealSnapshots, HarnessError> {
-        let script = workspace_root().join("tests/real-snapshots/generate.py");
-        let generator = std::fs::read(&script)
-            .map_err(|e| HarnessError::io(format!("reading {}", script.display()), e))?;
+        let folder = workspace_root().join("tests/real-snapshots");
+        let script = folder.join(source.scripts()[0]);
         let launcher = source.launcher()?;
         let key = {
             let mut h = Sha256::new();
-            h.update(&generator);
+            // One script hashes as before, so the plain sources keep their cache.
+            for name in source.scripts() {
+                let path = folder.join(name);
+                let generator = std::fs::read(&path)
+                    .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+                h.update(&generator);
+            }
             h.update(launcher.to_string_lossy().as_bytes());
             h.finalize()
                 .iter()

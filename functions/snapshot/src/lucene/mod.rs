@@ -14,6 +14,7 @@ pub mod live_docs;
 pub mod segment;
 pub mod segment_info;
 pub mod stored_fields;
+pub mod vectors;
 
 pub use commit::{parse_commit, Commit, SegmentCommitInfo};
 pub use directory::{Directory, LuceneFile};

@@ -176,6 +176,11 @@ impl SegmentReader {
         self.files.locate(e, &self.commit_info)
     }
 
+    /// The segment's files (inside its compound file or not), for readers of other formats.
+    pub fn files(&self) -> &SegmentFiles {
+        &self.files
+    }
+
     pub fn is_live(&self, doc: u32) -> bool {
         self.live.as_ref().is_none_or(|l| l.contains(doc))
     }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::es::{self, Document, EsFields, Extracted};
+use crate::knn::DerivedSource;
 use crate::lucene::stored_fields::ChunkStart;
 use crate::lucene::{self, Commit, Directory, ReadOptions, SegmentReader};
 use crate::repo::Snapshot;
@@ -150,6 +151,12 @@ pub struct ShardReader {
     stats: ShardStats,
     /// Where a range of the shard ends (segment index, first document not to read).
     end: Option<(usize, u32)>,
+    /// k-NN derived source of the current segment: its vectors, to put back into `_source`.
+    derived: Option<DerivedSource>,
+    /// The `_source` of the last document, rebuilt with its vectors.
+    rebuilt: Option<Vec<u8>>,
+    /// The last top-level document met in the current segment (its nested block ends there).
+    last_parent: Option<u32>,
 }
 
 impl ShardReader {
@@ -190,6 +197,9 @@ impl ShardReader {
             seg_index: 0,
             current: None,
             end: None,
+            derived: None,
+            rebuilt: None,
+            last_parent: None,
         })
     }
 
@@ -249,6 +259,8 @@ impl ShardReader {
             self.seg_index += 1;
             return Ok(());
         }
+        // A position follows a top-level document, which ends the nested block before it.
+        self.last_parent = pos.doc.checked_sub(1);
         let r = seg.seek(pos.doc, pos.chunk);
         r.map_err(|e| self.locate(e))
     }
@@ -261,6 +273,8 @@ impl ShardReader {
         self.stats.hard_deleted += c.hard_deleted as u64;
         self.stats.soft_deleted += c.soft_deleted as u64;
         let fields = EsFields::of(&seg.field_infos);
+        self.derived = crate::knn::segment::open(&seg, &self.opts).map_err(|e| self.locate(e))?;
+        self.last_parent = None;
         self.current = Some((seg, fields));
         Ok(())
     }
@@ -359,6 +373,26 @@ impl ShardReader {
                     routing,
                     source,
                 } => {
+                    let first_child = self.last_parent.map_or(0, |p| p + 1);
+                    self.last_parent = Some(doc);
+                    self.rebuilt = match &self.derived {
+                        None => None,
+                        Some(d) => {
+                            let stored = seg.stored_fields().last().expect("the document just read");
+                            let live = |d: u32| seg.is_live(d);
+                            Some(d.rebuild(&stored.bytes[source.clone()], doc, first_child, &live).map_err(|why| {
+                            self.dir.locate(seg.locate(Error::new(
+                                self.location.clone(),
+                                ErrorKind::VectorsNotRebuilt {
+                                    id: id.clone(),
+                                    segment: seg.name().to_string(),
+                                    doc,
+                                    why: why.to_string(),
+                                },
+                            )))
+                        })?)
+                        }
+                    };
                     return Ok(Some(Found::Document(FoundDocument {
                         doc,
                         id,
@@ -369,6 +403,7 @@ impl ShardReader {
                 }
                 Extracted::NestedChild => self.stats.nested_children += 1,
                 Extracted::NoSource { id } => {
+                    self.last_parent = Some(doc);
                     self.stats.without_source += 1;
                     if self.stats.without_source_ids.len() < MAX_REPORTED_IDS {
                         self.stats.without_source_ids.push(id.clone());
@@ -392,7 +427,10 @@ impl ShardReader {
         } = found;
         let (seg, _) = self.current.as_ref().expect("a document was found in it");
         let raw = seg.stored_fields().last().expect("the document just read");
-        let source = &raw.bytes[range];
+        let source = match &self.rebuilt {
+            Some(rebuilt) => rebuilt.as_slice(),
+            None => &raw.bytes[range],
+        };
         self.stats.documents += 1;
         self.stats.source_bytes += source.len() as u64;
         ShardDocumentRef {
