@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use backfill_harness::{RealSnapshots, RealSource, TruthDocument};
 use serde_json::Value;
-use snapshot::{ErrorKind, LocalDirectory, ReadOptions, Repository, ShardEntryRef, ShardReader};
+use snapshot::{LocalDirectory, ReadOptions, Repository, ShardEntryRef, ShardReader};
 
 /// Per index: the documents read (or the error that stopped the rebuild of one).
 type Read = BTreeMap<(String, u32, String), Result<String, String>>;
@@ -32,12 +32,10 @@ fn read(repo: &Repository, snapshot: &str) -> Read {
                         panic!("{index}/{shard}: {id} has no _source")
                     }
                     // Per document: the reader continues with the next one.
-                    Err(e) => match &e.kind {
-                        ErrorKind::VectorsNotRebuilt { id, .. } => {
-                            out.insert((index.clone(), shard, id.clone()), Err(e.to_string()));
-                        }
-                        _ => panic!("{snapshot} {index}/{shard}: {e}"),
-                    },
+                    Ok(Some(ShardEntryRef::NotRebuilt { id, reason, .. })) => {
+                        out.insert((index.clone(), shard, id), Err(reason));
+                    }
+                    Err(e) => panic!("{snapshot} {index}/{shard}: {e}"),
                 }
             }
         }

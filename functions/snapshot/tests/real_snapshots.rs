@@ -42,6 +42,9 @@ fn read(repo: &Repository, snapshot: &str) -> (Vec<TruthDocument>, BTreeSet<Stri
                         routing: None,
                         source: None,
                     },
+                    ShardEntryRef::NotRebuilt { id, reason, .. } => {
+                        panic!("{index}/{shard}: {id}: {reason}")
+                    }
                 });
             }
             children += reader.stats().nested_children;

@@ -107,6 +107,13 @@ pub fn read_batches(
                     "the snapshot holds no _source for this document (_source disabled, or synthetic _source); it cannot be reindexed".into(),
                 ));
             }
+            // Sending the stored `_source` would send masks or no vectors: named instead.
+            Ok(Some(ShardEntryRef::NotRebuilt { id, reason, next })) => {
+                batch.end = next;
+                batch
+                    .refused
+                    .push(refused(source_index, id, "vectors_not_rebuilt", reason));
+            }
             Ok(None) => break,
             Err(e) => {
                 let _ = out.blocking_send(Err(e));

@@ -136,6 +136,9 @@ pub struct ShardStats {
     pub without_source: u64,
     /// The first few of those, to name them in reports.
     pub without_source_ids: Vec<String>,
+    /// Live documents of a k-NN derived-source index whose vectors could not be put back into
+    /// their `_source`: they cannot be migrated as they are.
+    pub not_rebuilt: u64,
 }
 
 const MAX_REPORTED_IDS: usize = 20;
@@ -301,6 +304,8 @@ impl ShardReader {
         Ok(match self.advance(false)? {
             Some(Found::Document(d)) => Some(self.lend(d)),
             Some(Found::WithoutSource { .. }) => unreachable!("skipped by advance"),
+            // Here there is no way to name it and go on: the whole read stops.
+            Some(Found::NotRebuilt { error, .. }) => return Err(error),
             None => None,
         })
     }
@@ -311,19 +316,27 @@ impl ShardReader {
     pub fn next_entry_ref(&mut self) -> Result<Option<ShardEntryRef<'_>>> {
         Ok(match self.advance(true)? {
             Some(Found::Document(d)) => Some(ShardEntryRef::Document(self.lend(d))),
-            Some(Found::WithoutSource { doc, id }) => {
-                let (seg, _) = self.current.as_ref().expect("the document was found in it");
-                Some(ShardEntryRef::WithoutSource {
-                    id,
-                    next: Position {
-                        segment: seg.name().to_string(),
-                        doc: doc + 1,
-                        chunk: Some(seg.resume_point()),
-                    },
-                })
-            }
+            Some(Found::WithoutSource { doc, id }) => Some(ShardEntryRef::WithoutSource {
+                id,
+                next: self.after(doc),
+            }),
+            Some(Found::NotRebuilt { doc, id, error }) => Some(ShardEntryRef::NotRebuilt {
+                id,
+                reason: error.to_string(),
+                next: self.after(doc),
+            }),
             None => None,
         })
+    }
+
+    /// Where to resume after `doc` of the current segment.
+    fn after(&self, doc: u32) -> Position {
+        let (seg, _) = self.current.as_ref().expect("the document was found in it");
+        Position {
+            segment: seg.name().to_string(),
+            doc: doc + 1,
+            chunk: Some(seg.resume_point()),
+        }
     }
 
     /// Moves to the next live document with an `_id` (nested children are counted and passed
@@ -375,24 +388,27 @@ impl ShardReader {
                 } => {
                     let first_child = self.last_parent.map_or(0, |p| p + 1);
                     self.last_parent = Some(doc);
-                    self.rebuilt = match &self.derived {
-                        None => None,
-                        Some(d) => {
-                            let stored = seg.stored_fields().last().expect("the document just read");
-                            let live = |d: u32| seg.is_live(d);
-                            Some(d.rebuild(&stored.bytes[source.clone()], doc, first_child, &live).map_err(|why| {
-                            self.dir.locate(seg.locate(Error::new(
-                                self.location.clone(),
-                                ErrorKind::VectorsNotRebuilt {
+                    self.rebuilt = None;
+                    if let Some(derived) = &self.derived {
+                        let stored = seg.stored_fields().last().expect("the document just read");
+                        let live = |d: u32| seg.is_live(d);
+                        let source = &stored.bytes[source.clone()];
+                        match derived.rebuild(source, doc, first_child, &live) {
+                            Ok(rebuilt) => self.rebuilt = Some(rebuilt),
+                            Err(why) => {
+                                self.stats.not_rebuilt += 1;
+                                let kind = ErrorKind::VectorsNotRebuilt {
                                     id: id.clone(),
                                     segment: seg.name().to_string(),
                                     doc,
                                     why: why.to_string(),
-                                },
-                            )))
-                        })?)
+                                };
+                                let error = Error::new(self.location.clone(), kind);
+                                let error = self.dir.locate(seg.locate(error));
+                                return Ok(Some(Found::NotRebuilt { doc, id, error }));
+                            }
                         }
-                    };
+                    }
                     return Ok(Some(Found::Document(FoundDocument {
                         doc,
                         id,
@@ -449,6 +465,7 @@ impl ShardReader {
 enum Found {
     Document(FoundDocument),
     WithoutSource { doc: u32, id: String },
+    NotRebuilt { doc: u32, id: String, error: Error },
 }
 
 /// A document with its `_source` as a range of the current chunk.
@@ -460,14 +477,23 @@ struct FoundDocument {
     source: std::ops::Range<usize>,
 }
 
-/// A live document with an `_id`: one that can be migrated, or one whose `_source` is not in
-/// the snapshot (`_source` disabled, or synthetic) and so cannot be.
+/// A live document with an `_id`: one that can be migrated, or one that cannot: its `_source` is
+/// not in the snapshot (`_source` disabled, or synthetic), or its k-NN vectors could not be put
+/// back into it.
 #[derive(Debug)]
 pub enum ShardEntryRef<'a> {
     Document(ShardDocumentRef<'a>),
     WithoutSource {
         id: String,
         /// Where to resume to read the documents after this one.
+        next: Position,
+    },
+    /// A document of a k-NN derived-source index whose vectors could not be put back into its
+    /// `_source` (which then lacks them, or holds masks): it must not be sent as it is.
+    NotRebuilt {
+        id: String,
+        /// Why, with the segment and document.
+        reason: String,
         next: Position,
     },
 }

@@ -273,6 +273,10 @@ pub fn read_shard(mut r: ShardReader, key: (String, String, u32), out: &mut Read
                 out.documents += 1;
             }
             Ok(Some(ShardEntryRef::WithoutSource { id, .. })) => fnv(&mut h, id.as_bytes()),
+            Ok(Some(ShardEntryRef::NotRebuilt { id, reason, .. })) => {
+                fnv(&mut h, id.as_bytes());
+                fnv(&mut h, reason.as_bytes());
+            }
             Ok(None) => {
                 out.digest.push((key.0, key.1, key.2, h));
                 return;
