@@ -17,7 +17,7 @@ BUILD="$CACHE/build"
 
 ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_no_source l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
   l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict
-  l4_default l4_noncompound l4_lzf_source l5_default l5_best_compression)
+  l4_default l4_noncompound l4_lzf_source l5_default l5_best_compression l4_releases l5_releases)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
 # pinned inputs (Maven modules, jar checksums, JAVA25_HOME), log/die, check_javac, check_java25,
@@ -88,6 +88,9 @@ JOPTS=(-Xmx6g -Dtests.seed=5EED1E55 -Dfile.encoding=UTF-8)
 for c in "${CASES[@]}"; do
   log "case $c"
   case "$c" in
+    # the release zips of hakanai/luceneupgrader in l4_releases/ and l5_releases/ (checked in)
+    l4_releases) java "${JOPTS[@]}" -cp "$BUILD/l4:$L4CP" ReleasesDump "$OUT/$c" ;;
+    l5_releases) java "${JOPTS[@]}" -cp "$BUILD/l5:$L5CP" ReleasesDump "$OUT/$c" ;;
     l4_*) java "${JOPTS[@]}" -cp "$BUILD/l4:$L4CP" OldGen "$c" "$OUT" "Lucene $L4V (Maven Central org.apache.lucene $L4V, Java $JAVA17_MAJOR)" ;;
     l5_*) java "${JOPTS[@]}" -cp "$BUILD/l5:$L5CP" OldGen "$c" "$OUT" "Lucene $L5V (Maven Central org.apache.lucene $L5V, Java $JAVA17_MAJOR)" ;;
     l8_*) java "${JOPTS[@]}" -cp "$BUILD/l8:$L8CP" Gen "$c" "$OUT" "Lucene $L8V (Maven Central org.apache.lucene $L8V, Java $JAVA17_MAJOR)" ;;
@@ -101,7 +104,9 @@ done
 # ---- independent check of the outputs' JSON ----
 $PY - "$OUT" "${CASES[@]}" <<'EOF'
 import hashlib, json, os, sys
-out, cases = sys.argv[1], sys.argv[2:]
+out = sys.argv[1]
+# the *_releases cases hold their own expected.ndjson (one line per zip), checked by the tests
+cases = [c for c in sys.argv[2:] if not c.endswith("_releases")]
 for c in cases:
     n = no_source = 0
     with open(os.path.join(out, c + ".expected.ndjson"), encoding="utf-8") as f:
@@ -128,6 +133,7 @@ EOF
 
 # Expected lists over 1 MiB are committed gzipped (the tests read either form).
 for c in "${CASES[@]}"; do
+  case "$c" in *_releases) continue ;; esac
   f="$OUT/$c.expected.ndjson"
   rm -f "$f.gz"
   if [ "$(stat -c %s "$f")" -gt 1048576 ]; then gzip -n -9 "$f"; fi

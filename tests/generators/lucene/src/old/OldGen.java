@@ -194,6 +194,8 @@ public final class OldGen {
       for (int i = 0; i < 200; i++) add(w, type(), Sources.autoId(r));
       nested(w, "tweet", "nested-1", 3);
       nested(w, "tweet", "nested-2", 1);
+      // 40,000 bytes: over twice Lucene 4's 16 KiB chunk size, so sliced without a marker
+      w.addDocument(doc("doc", "big-40k", Sources.exactSource(40_000, 6), null));
       w.addDocument(doc("doc", "big-100k", Sources.exactSource(100_000, 7), "r1"));
       w.addDocument(doc("doc", "big-300k", Sources.exactSource(300_000, 8), null));
       for (int i = 0; i < 50; i++) add(w, type(), "after-big-" + i);
