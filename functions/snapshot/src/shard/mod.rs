@@ -150,6 +150,8 @@ pub struct ShardReader {
     stats: ShardStats,
     /// Where a range of the shard ends (segment index, first document not to read).
     end: Option<(usize, u32)>,
+    /// The `_source` of the current document when it was stored compressed (ES 1.x LZF).
+    decompressed: Vec<u8>,
 }
 
 impl ShardReader {
@@ -189,6 +191,7 @@ impl ShardReader {
             opts,
             seg_index: 0,
             current: None,
+            decompressed: Vec::new(),
             end: None,
         })
     }
@@ -326,7 +329,7 @@ impl ShardReader {
             }
             let (end, seg_index) = (self.end, self.seg_index);
             let (seg, fields) = self.current.as_mut().expect("opened above");
-            let order = seg.stored_fields().format().order;
+            let encoding = seg.stored_fields().format().field_encoding();
             let raw = seg
                 .next_live()
                 .map_err(|e| self.dir.locate(e.within(&self.location)))?;
@@ -342,7 +345,20 @@ impl ShardReader {
                 self.seg_index = self.commit.segments.len();
                 return Ok(None);
             }
-            let extracted = es::extract(&raw, fields, order).map_err(|what| {
+            let extracted = es::extract(&raw, fields, encoding);
+            // Elasticsearch 1.x `_source.compress`: hand out the JSON, as ES does.
+            let lzf = match &extracted {
+                Ok(Extracted::Document { source, .. })
+                    if es::lzf::is_compressed(&raw.bytes[source.clone()]) =>
+                {
+                    Some(es::lzf::decompress(
+                        &raw.bytes[source.clone()],
+                        &mut self.decompressed,
+                    ))
+                }
+                _ => None,
+            };
+            let extracted = extracted.map_err(|what| {
                 let segment = seg.name();
                 self.dir.locate(seg.locate(Error::new(
                     Location {
@@ -359,6 +375,22 @@ impl ShardReader {
                     routing,
                     source,
                 } => {
+                    let source = match lzf {
+                        None => SourceAt::Chunk(source),
+                        Some(Ok(())) => SourceAt::Decompressed,
+                        Some(Err(e)) => {
+                            let segment = seg.name();
+                            return Err(self.dir.locate(seg.locate(Error::new(
+                                Location {
+                                    file: Some(format!("{segment}.fdt")),
+                                    ..self.location.clone()
+                                },
+                                ErrorKind::Corrupt(format!(
+                                    "document {doc} (_id {id:?}) of segment {segment}: {e}"
+                                )),
+                            ))));
+                        }
+                    };
                     return Ok(Some(Found::Document(FoundDocument {
                         doc,
                         id,
@@ -392,7 +424,10 @@ impl ShardReader {
         } = found;
         let (seg, _) = self.current.as_ref().expect("a document was found in it");
         let raw = seg.stored_fields().last().expect("the document just read");
-        let source = &raw.bytes[range];
+        let source = match range {
+            SourceAt::Chunk(r) => &raw.bytes[r],
+            SourceAt::Decompressed => &self.decompressed[..],
+        };
         self.stats.documents += 1;
         self.stats.source_bytes += source.len() as u64;
         ShardDocumentRef {
@@ -419,7 +454,15 @@ struct FoundDocument {
     id: String,
     doc_type: Option<String>,
     routing: Option<String>,
-    source: std::ops::Range<usize>,
+    source: SourceAt,
+}
+
+/// Where a found document's `_source` is.
+enum SourceAt {
+    /// As stored: a range of the current chunk.
+    Chunk(std::ops::Range<usize>),
+    /// Decompressed into the reader's buffer.
+    Decompressed,
 }
 
 /// A live document with an `_id`: one that can be migrated, or one whose `_source` is not in
