@@ -38,11 +38,9 @@ pub struct Format {
 pub enum Slicing {
     /// Lucene 5.0+: the low bit of the chunk's doc-count token.
     TokenBit,
-    /// Lucene 4.1 (`Lucene41StoredFields` version 1+, CompressingStoredFieldsReader 4.10.4): a
-    /// chunk of at least twice the chunk size, no marker; its doc count is a plain VInt.
+    /// Lucene 4.2–4.10 (`Lucene41StoredFields` version 1+, CompressingStoredFieldsReader
+    /// 4.10.4): a chunk of at least twice the chunk size, no marker; its doc count is a plain VInt.
     BigChunks,
-    /// Lucene 4.0/4.1 version 0: never, one unit per chunk.
-    Never,
 }
 
 impl Format {
@@ -59,9 +57,10 @@ impl Format {
             )
         };
         let (compression, order, ints, shift, in_meta, meta) = match (codec_name, version) {
-            // Lucene 4.1–4.10 (lucene-core 4.10.4, CompressingStoredFieldsWriter): 0 = 4.1,
-            // 1 = 4.2 (chunk size in the header, big chunks), 2 = 4.8 (footer).
-            ("Lucene41StoredFieldsData", 0..=2) => {
+            // Lucene 4.2–4.10 (lucene-core 4.10.4, CompressingStoredFieldsWriter): 1 = 4.2
+            // (chunk size in the header, big chunks), 2 = 4.8 (footer). Version 0 only comes
+            // from Lucene 4.1, whose segments (Lucene40SegmentInfo) are refused before.
+            ("Lucene41StoredFieldsData", 1..=2) => {
                 (Lz4, Endian::Big, IntsEncoding::Packed, 0, false, None)
             }
             // Version 0 = Lucene 5.0–5.4, 1 = 5.5+ (chunk statistics after the chunks).
@@ -106,10 +105,10 @@ impl Format {
             }
         };
         let lucene41 = codec_name == "Lucene41StoredFieldsData";
-        let slicing = match (lucene41, version) {
-            (false, _) => Slicing::TokenBit,
-            (true, 0) => Slicing::Never,
-            (true, _) => Slicing::BigChunks,
+        let slicing = if lucene41 {
+            Slicing::BigChunks
+        } else {
+            Slicing::TokenBit
         };
         Ok(Format {
             slicing,

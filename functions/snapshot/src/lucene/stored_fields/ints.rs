@@ -4,14 +4,7 @@ use crate::lucene::input::{ByteReader, DecodeResult};
 
 /// Lucene ≤ 8 (`saveInts`): VInt bits per value, then PackedInts with no header, most
 /// significant bit first (packedIntsVersion 2, byte-aligned).
-///
-/// `long_aligned`: PackedInts version 0 (Lucene 4.0/4.1) pads the array to whole longs.
-pub fn read_packed(
-    r: &mut ByteReader,
-    count: usize,
-    out: &mut Vec<u32>,
-    long_aligned: bool,
-) -> DecodeResult<()> {
+pub fn read_packed(r: &mut ByteReader, count: usize, out: &mut Vec<u32>) -> DecodeResult<()> {
     out.clear();
     let bits = r.vint()?;
     if bits == 0 {
@@ -28,9 +21,6 @@ pub fn read_packed(
     let bits = bits as u32;
     let nbytes = (count as u64 * bits as u64).div_ceil(8) as usize;
     let data = r.bytes(nbytes)?;
-    if long_aligned {
-        r.skip(nbytes.next_multiple_of(8) - nbytes)?;
-    }
     let mask = (1u64 << bits) - 1;
     let mut acc: u64 = 0;
     let mut have: u32 = 0;
@@ -124,7 +114,7 @@ mod tests {
         let data = [5u8, 0b0000_1000, 0b1011_1110];
         let mut r = ByteReader::new(&data, Endian::Big);
         let mut out = Vec::new();
-        read_packed(&mut r, 3, &mut out, false).unwrap();
+        read_packed(&mut r, 3, &mut out).unwrap();
         assert_eq!(out, vec![1, 2, 31]);
         assert_eq!(r.remaining(), 0);
     }
@@ -133,7 +123,7 @@ mod tests {
     fn packed_ints_all_equal() {
         let data = [0u8, 7];
         let mut out = Vec::new();
-        read_packed(&mut ByteReader::new(&data, Endian::Big), 4, &mut out, false).unwrap();
+        read_packed(&mut ByteReader::new(&data, Endian::Big), 4, &mut out).unwrap();
         assert_eq!(out, vec![7; 4]);
     }
 

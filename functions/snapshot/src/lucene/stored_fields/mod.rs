@@ -67,10 +67,6 @@ impl Compression {
     }
 }
 
-/// Lucene41StoredFieldsFormat's chunk size (lucene-core 4.10.4), for version 0 files that do
-/// not record it.
-const LUCENE41_CHUNK_SIZE: i32 = 1 << 14;
-
 /// Where a chunk starts, so that reading can resume there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkStart {
@@ -102,8 +98,6 @@ pub struct StoredFieldsReader {
     sizes_from: String,
     max_doc: u32,
     chunk_size: usize,
-    /// Packed arrays in chunk headers padded to 8 bytes (PackedInts version 0, Lucene 4.0/4.1).
-    long_aligned_ints: bool,
     window: Window,
     /// Where the current chunk started.
     chunk: ChunkStart,
@@ -151,7 +145,6 @@ impl StoredFieldsReader {
         }
         let format = Format::from_header(&fdt_name, &header.codec, header.version)?;
         let mut index = None;
-        let mut long_aligned_ints = false;
         let chunk_size = if format.chunk_size_in_meta {
             let fdm_name = format!("{segment}.fdm");
             let fdm = files.open(&fdm_name)?.read_verified()?;
@@ -193,25 +186,18 @@ impl StoredFieldsReader {
                 .and_then(|fdx| index::FieldsIndex::parse(&mut m, fdx).ok());
             chunk_size
         } else {
-            // Lucene41 version 0 (4.1) has no chunk size in the header: it never slices.
-            let cs = if format.slicing == Slicing::Never {
-                LUCENE41_CHUNK_SIZE
-            } else {
-                r.vint().map_err(|e| Error::in_file(&fdt_name, e))?
-            };
+            let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
             let piv = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
-            // PackedInts 0 (Lucene 4.0/4.1) pads packed arrays to 8 bytes, 1 (4.2–4.10) and 2
-            // (5.0+) to one byte.
-            let lucene41 = format.slicing != Slicing::TokenBit;
-            if !(piv == 2 || lucene41 && (0..=1).contains(&piv)) {
+            // PackedInts 1 (Lucene 4.2–4.10) and 2 (5.0+) pack the chunk header arrays alike.
+            let lucene41 = format.slicing == Slicing::BigChunks;
+            if !(piv == 2 || lucene41 && piv == 1) {
                 return Err(Error::unsupported_codec(
                     &fdt_name,
                     format.codec.clone(),
                     format.version,
-                    format!("PackedInts version {piv} (Lucene 4 writes 0 or 1, Lucene 5+ 2)"),
+                    format!("PackedInts version {piv} (Lucene 4.2+ writes 1, Lucene 5+ 2)"),
                 ));
             }
-            long_aligned_ints = piv == 0;
             cs
         };
         // Lucene 8.7+ keep the chunk size in the .fdm: errors it may cause name it.
@@ -249,7 +235,6 @@ impl StoredFieldsReader {
             sizes_from,
             max_doc,
             chunk_size: chunk_size as usize,
-            long_aligned_ints,
             window: Window::new(fdt, first_chunk, data_end, read_size.max(4096)),
             chunk: ChunkStart {
                 offset: first_chunk,
@@ -414,7 +399,6 @@ impl StoredFieldsReader {
                 self.next_doc,
                 self.max_doc,
                 &self.file_name,
-                self.long_aligned_ints,
             ) {
                 Ok((total, sliced)) => break (r.position(), total, sliced),
                 Err(DecodeError::Truncated { .. }) if !self.window.at_end() => {
@@ -516,7 +500,6 @@ impl ChunkMeta {
         next_doc: u32,
         max_doc: u32,
         fdt_name: &str,
-        long_aligned_ints: bool,
     ) -> DecodeResult<(usize, bool)> {
         let doc_base = r.vint()?;
         if doc_base as u32 != next_doc {
@@ -542,8 +525,8 @@ impl ChunkMeta {
         } else {
             match format.ints {
                 IntsEncoding::Packed => {
-                    ints::read_packed(r, n, &mut self.num_fields, long_aligned_ints)?;
-                    ints::read_packed(r, n, &mut self.lengths, long_aligned_ints)?;
+                    ints::read_packed(r, n, &mut self.num_fields)?;
+                    ints::read_packed(r, n, &mut self.lengths)?;
                 }
                 IntsEncoding::StoredFieldsInts => {
                     ints::read_stored_fields_ints(r, n, &mut self.num_fields)?;
