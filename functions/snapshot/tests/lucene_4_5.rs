@@ -194,3 +194,28 @@ fn an_lzf_source_decodes_and_a_cut_one_is_named_as_such() {
     let e = snapshot::es::lzf::decompress(&stored[..stored.len() - 1], &mut out).unwrap_err();
     assert!(e.to_string().contains("cut off"), "{e}");
 }
+
+/// An Elasticsearch 2.x shard of an index created by 1.x: a Lucene 5 commit that lists Lucene 4
+/// segments (without segment ids; Lucene 5 wrote their new deletes as `.del` files) next to a
+/// Lucene 5 segment.
+#[test]
+fn lucene_4_segments_in_a_lucene_5_commit_read_as_lucene_does() {
+    let s = summary("l5_upgraded_l4");
+    let codecs: Vec<&str> = s["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["codec"].as_str().unwrap())
+        .collect();
+    assert_eq!(codecs, ["Lucene410", "Lucene410", "Lucene410", "Lucene54"]);
+    assert!(has_header("l5_upgraded_l4", "-2, BitVector v2"));
+    let commit = {
+        let store = Arc::new(LocalDirectory::new(case_dir("l5_upgraded_l4")));
+        let dir = snapshot::lucene::Directory::from_blob_folder(store, "").unwrap();
+        snapshot::lucene::read_commit(&dir).unwrap()
+    };
+    assert_eq!(commit.format, 6);
+    let ids: Vec<bool> = commit.segments.iter().map(|g| g.id.is_some()).collect();
+    assert_eq!(ids, [false, false, false, true]);
+    reads_as_lucene_does("l5_upgraded_l4");
+}

@@ -17,7 +17,7 @@ BUILD="$CACHE/build"
 
 ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_no_source l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
   l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict
-  l4_default l4_noncompound l4_lzf_source l5_default l5_best_compression l4_releases l5_releases)
+  l4_default l4_noncompound l4_lzf_source l5_default l5_best_compression l5_upgraded_l4 l4_releases l5_releases)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
 # pinned inputs (Maven modules, jar checksums, JAVA25_HOME), log/die, check_javac, check_java25,

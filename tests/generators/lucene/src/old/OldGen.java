@@ -47,6 +47,8 @@ public final class OldGen {
   final boolean compound;
   final boolean bestCompression;
   final boolean lzf;
+  /** l5_upgraded_l4: Lucene 5.5.5 goes on writing the Lucene 4.10.4 shard of l4_noncompound. */
+  final boolean upgrade;
   /** The model: uid -> [source (uncompressed), routing]. */
   final Map<String, String[]> live = new TreeMap<>();
   int nestedChildren = 0;
@@ -59,6 +61,7 @@ public final class OldGen {
     this.compound = caseName.endsWith("_default") || caseName.endsWith("_best_compression");
     this.bestCompression = caseName.endsWith("_best_compression");
     this.lzf = caseName.endsWith("_lzf_source");
+    this.upgrade = caseName.equals("l5_upgraded_l4");
   }
 
   public static void main(String[] args) throws Exception {
@@ -80,8 +83,14 @@ public final class OldGen {
       Files.delete(idx);
     }
     Files.createDirectories(idx);
+    if (upgrade) {
+      try (var s = Files.list(out.resolve("l4_noncompound"))) {
+        for (Path p : (Iterable<Path>) s::iterator) Files.copy(p, idx.resolve(p.getFileName()));
+      }
+    }
     try (Directory dir = OldCompat.open(idx)) {
-      write(dir);
+      if (upgrade) upgrade(dir);
+      else write(dir);
       dump(dir, out, writtenBy);
     }
     Files.deleteIfExists(idx.resolve("write.lock"));
@@ -214,6 +223,41 @@ public final class OldGen {
       update(w, "doc#big-100k");
       for (int i = 0; i < 40; i++) add(w, type(), "late-" + i);
       nested(w, "doc", "nested-3", 2);
+      w.commit();
+    }
+  }
+
+  /**
+   * As an ES 2.x node on a shard of an index created by ES 1.x: the model starts as what Lucene 5
+   * reads from the Lucene 4 segments (with its backward codecs), then updates, deletes in the old
+   * segments (Lucene 5 writes them as Lucene 4 `.del` files) and a new Lucene 5 segment.
+   */
+  void upgrade(Directory dir) throws IOException {
+    try (DirectoryReader reader = DirectoryReader.open(dir)) {
+      for (SegmentReader sr : OldCompat.segments(reader)) {
+        Bits liveDocs = sr.getLiveDocs();
+        for (int d = 0; d < sr.maxDoc(); d++) {
+          if (liveDocs != null && !liveDocs.get(d)) continue;
+          Document doc = sr.document(d);
+          String uid = doc.get("_uid");
+          if (uid == null) {
+            nestedChildren++;
+            continue;
+          }
+          BytesRef src = doc.getBinaryValue("_source");
+          String json = new String(src.bytes, src.offset, src.length, StandardCharsets.UTF_8);
+          live.put(uid, new String[] {json, doc.get("_routing")});
+        }
+      }
+    }
+    ordinal = 100_000;
+    try (IndexWriter w = new IndexWriter(dir, OldCompat.config(false, false))) {
+      for (int i = 100; i < 110; i++) delete(w, "doc#" + i);
+      List<String> others = new ArrayList<>();
+      for (String u : liveUids()) if (u.startsWith("tweet#") || u.startsWith("my_type#")) others.add(u);
+      for (int i = 0; i < 6; i++) delete(w, others.get(i * 7));
+      for (int i = 200; i < 203; i++) update(w, "doc#" + i);
+      for (int i = 0; i < 30; i++) add(w, type(), "es2-" + i);
       w.commit();
     }
   }
