@@ -150,3 +150,84 @@ fn older_releases_are_named_by_their_version_not_called_corrupt() {
     // 3.0.0 and 3.6.2 (empty and not), 4.0.0 … 4.5.1 with a document (9 releases)
     assert_eq!(checked, 4 + 9);
 }
+
+/// The files of a zip or a generated case, in memory, to damage one of them.
+fn files_of_zip(folder: &str, zip: &str) -> Vec<(String, Vec<u8>)> {
+    common::unzip(
+        &common::project_dir()
+            .join("tests/data/lucene")
+            .join(folder)
+            .join(zip),
+    )
+}
+
+fn files_of_case(case: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = common::project_dir().join("tests/data/lucene").join(case);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+fn damaged(mut files: Vec<(String, Vec<u8>)>, name: &str, f: impl FnOnce(&mut Vec<u8>)) -> Error {
+    let file = files.iter_mut().find(|(n, _)| n == name).unwrap();
+    f(&mut file.1);
+    let dir = common::memory_directory(files);
+    let read = || -> Result<(), Error> {
+        let commit = read_commit(&dir)?;
+        for sci in &commit.segments {
+            let mut seg = SegmentReader::open(&dir, sci, &ReadOptions::default())?;
+            while seg.next_live()?.is_some() {}
+        }
+        Ok(())
+    };
+    read().expect_err("damaged, yet read")
+}
+
+#[test]
+fn a_lucene_4_7_commit_without_footer_is_still_checked_by_its_trailing_crc() {
+    let files = files_of_zip("l4_releases", "lucene-4.7.2-nonempty.zip");
+    // the segment count (big-endian int after the header, version and counter)
+    let e = damaged(files, "segments_1", |b| b[30] ^= 0x01);
+    assert!(e.to_string().contains("segments_1"), "{e}");
+    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+}
+
+/// Recomputes the footer's CRC32 after a change, so that the parser's own checks are what fails.
+fn refoot(b: &mut [u8]) {
+    let n = b.len();
+    let crc = crc32fast::hash(&b[..n - 8]) as u64;
+    b[n - 8..].copy_from_slice(&crc.to_be_bytes());
+}
+
+#[test]
+fn a_lucene_4_del_file_that_disagrees_with_the_commit_is_caught() {
+    // dense form: one more live document than the commit allows (checksum made to match)
+    let e = damaged(files_of_case("l4_default"), "_1_2.del", |b| {
+        let last_bits_byte = b.len() - 16 - 1;
+        b[last_bits_byte] ^= 0x01;
+        refoot(b);
+    });
+    assert!(e.to_string().contains("_1_2.del"), "{e}");
+    assert!(
+        e.to_string().contains("deleted document(s) in the bits"),
+        "{e}"
+    );
+    // d-gaps form: a gap that leads past the end of the bits
+    let e = damaged(files_of_case("l4_default"), "_0_2.del", |b| {
+        // after -2, the header (4 + 1 + 9 + 4 bytes), -1, size, count: the first gap VInt
+        b[4 + 18 + 12] = 0x7F;
+        refoot(b);
+    });
+    assert!(e.to_string().contains("_0_2.del"), "{e}");
+    assert!(e.to_string().contains("d-gap to byte"), "{e}");
+    // and without the matching checksum the footer says so first
+    let e = damaged(files_of_case("l4_default"), "_0_2.del", |b| {
+        b[4 + 18 + 12] ^= 1
+    });
+    assert!(e.to_string().contains("checksum"), "{e}");
+}
