@@ -164,7 +164,7 @@ fn flat_vectors_hold_the_vectors_that_source_holds() {
                 let fields = read_flat_vectors(
                     seg.files(),
                     &sci.name,
-                    &sci.id,
+                    sci.id.as_ref().expect("a Lucene 9 segment has an id"),
                     &seg.field_infos,
                     seg.info.max_doc,
                     &[],

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates tests/data/lucene/ with REAL Apache Lucene jars (8.8.1, 9.8.0, 10.5.0).
+# Regenerates tests/data/lucene/ with REAL Apache Lucene jars (4.10.4, 5.5.5, 8.8.1, 9.8.0, 10.5.0).
 #
 #   bash tests/generators/lucene/generate.sh            # every case
 #   bash tests/generators/lucene/generate.sh l9_mixed   # only the named cases
 #
-# The Lucene jars come from Maven Central (pom-8.xml, pom-9.xml, pom-10.xml; sha256 pinned in lib.sh)
+# The Lucene jars come from Maven Central (pom-4.xml, pom-5.xml, pom-8.xml, pom-9.xml, pom-10.xml; sha256 pinned in lib.sh)
 # into .cache/lucene-gen/ (gitignored) and are reused on later runs. Lucene 8 and 9 run on the default
 # Java 17, Lucene 10 on the JDK in $JAVA25_HOME (default /usr/lib/jvm/temurin-25-jdk-amd64).
 set -euo pipefail
@@ -16,7 +16,8 @@ OUT="$ROOT/tests/data/lucene"
 BUILD="$CACHE/build"
 
 ALL_CASES=(l8_fast l8_best_compression l8_lucene70_dv l9_mixed l9_no_source l9_best_compression_large l9_fast_large l9_100k l10_mixed l10_best_compression
-  l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict)
+  l9_es_zstd_best_compression l9_es_zstd_best_speed l9_os_zstd l9_os_zstd_no_dict
+  l4_default l4_noncompound l4_lzf_source l5_default l5_best_compression l5_upgraded_l4 l4_releases l5_releases)
 if [ "$#" -gt 0 ]; then CASES=("$@"); else CASES=("${ALL_CASES[@]}"); fi
 
 # pinned inputs (Maven modules, jar checksums, JAVA25_HOME), log/die, check_javac, check_java25,
@@ -37,7 +38,9 @@ need_case_prefix() {
 }
 
 # ---- Lucene jars (Maven Central, pinned in pom-<major>.xml and lib.sh) ----
-L8CP="" L9CP="" L10CP=""
+L4CP="" L5CP="" L8CP="" L9CP="" L10CP=""
+if need_case_prefix l4; then lucene_classpath 4; L4CP="$LUCENE_CP"; L4V="$LUCENE_VERSION"; fi
+if need_case_prefix l5; then lucene_classpath 5; L5CP="$LUCENE_CP"; L5V="$LUCENE_VERSION"; fi
 if need_case_prefix l8; then lucene_classpath 8; L8CP="$LUCENE_CP"; L8V="$LUCENE_VERSION"; fi
 if need_case_prefix l9; then lucene_classpath 9; L9CP="$LUCENE_CP"; L9V="$LUCENE_VERSION"; fi
 if need_case_prefix l10; then
@@ -65,6 +68,16 @@ compile() { # label javac release compile-classpath
   # SPI registrations (the zstd codecs of src/l9), so that Lucene finds those codecs by name on read
   if [ -d "$HERE/src/$label/META-INF" ]; then cp -R "$HERE/src/$label/META-INF" "$BUILD/$label/"; fi
 }
+# Lucene 4 and 5 (ES 1.x / 2.x shapes): src/old with the version's OldCompat, and only the
+# Lucene-free helpers of src/common (the rest of it needs Lucene 8+).
+compile_old() { # label compile-classpath
+  rm -rf "$BUILD/$1"
+  mkdir -p "$BUILD/$1"
+  javac --release 17 -encoding UTF-8 -nowarn -XDsuppressNotes -d "$BUILD/$1" -cp "$2" \
+    "$HERE/src/common/Json.java" "$HERE/src/common/Sources.java" "$HERE"/src/old/*.java "$HERE/src/$1/"*.java
+}
+if need_case_prefix l4; then compile_old l4 "$L4CP"; fi
+if need_case_prefix l5; then compile_old l5 "$L5CP"; fi
 if need_case_prefix l8; then compile l8 javac 17 "$L8CP"; fi
 if need_case_prefix l9; then compile l9 javac 17 "$L9CP"; fi
 if need_case_prefix l10; then compile l10 "$JAVAC25" 21 "$L10CP"; fi
@@ -75,6 +88,11 @@ JOPTS=(-Xmx6g -Dtests.seed=5EED1E55 -Dfile.encoding=UTF-8)
 for c in "${CASES[@]}"; do
   log "case $c"
   case "$c" in
+    # the release zips of hakanai/luceneupgrader in l4_releases/ and l5_releases/ (checked in)
+    l4_releases) java "${JOPTS[@]}" -cp "$BUILD/l4:$L4CP" ReleasesDump "$OUT/$c" ;;
+    l5_releases) java "${JOPTS[@]}" -cp "$BUILD/l5:$L5CP" ReleasesDump "$OUT/$c" ;;
+    l4_*) java "${JOPTS[@]}" -cp "$BUILD/l4:$L4CP" OldGen "$c" "$OUT" "Lucene $L4V (Maven Central org.apache.lucene $L4V, Java $JAVA17_MAJOR)" ;;
+    l5_*) java "${JOPTS[@]}" -cp "$BUILD/l5:$L5CP" OldGen "$c" "$OUT" "Lucene $L5V (Maven Central org.apache.lucene $L5V, Java $JAVA17_MAJOR)" ;;
     l8_*) java "${JOPTS[@]}" -cp "$BUILD/l8:$L8CP" Gen "$c" "$OUT" "Lucene $L8V (Maven Central org.apache.lucene $L8V, Java $JAVA17_MAJOR)" ;;
     l9_*) java "${JOPTS[@]}" -cp "$BUILD/l9:$L9CP" Gen "$c" "$OUT" "Lucene $L9V (Maven Central org.apache.lucene $L9V, Java $JAVA17_MAJOR)" ;;
     l10_*) "$JAVA25" "${JOPTS[@]}" --enable-native-access=ALL-UNNAMED -cp "$BUILD/l10:$L10CP" Gen "$c" "$OUT" "Lucene $L10V (Maven Central org.apache.lucene $L10V, Java $(java_major "$JAVA25"))" \
@@ -86,7 +104,9 @@ done
 # ---- independent check of the outputs' JSON ----
 $PY - "$OUT" "${CASES[@]}" <<'EOF'
 import hashlib, json, os, sys
-out, cases = sys.argv[1], sys.argv[2:]
+out = sys.argv[1]
+# the *_releases cases hold their own expected.ndjson (one line per zip), checked by the tests
+cases = [c for c in sys.argv[2:] if not c.endswith("_releases")]
 for c in cases:
     n = no_source = 0
     with open(os.path.join(out, c + ".expected.ndjson"), encoding="utf-8") as f:
@@ -107,12 +127,13 @@ for c in cases:
     # docs without _source: only where the summary counts them (l9_no_source)
     assert s.get("total_live_without_source", 0) == no_source, (c, no_source)
     for seg in s["segments"]:
-        assert seg["max_doc"] - seg["del_count"] - seg["soft_del_count"] == seg["live_docs"], seg["name"]
+        assert seg["max_doc"] - seg["del_count"] - seg.get("soft_del_count", 0) == seg["live_docs"], seg["name"]  # no soft deletes before Lucene 7
     print(f"{c}: {n} expected docs, {len(s['segments'])} segments")
 EOF
 
 # Expected lists over 1 MiB are committed gzipped (the tests read either form).
 for c in "${CASES[@]}"; do
+  case "$c" in *_releases) continue ;; esac
   f="$OUT/$c.expected.ndjson"
   rm -f "$f.gz"
   if [ "$(stat -c %s "$f")" -gt 1048576 ]; then gzip -n -9 "$f"; fi

@@ -3,16 +3,25 @@
 
 # ---- pinned inputs ----
 # The Lucene jars are org.apache.lucene artifacts from Maven Central, one Maven module per Lucene
-# version (pom-8.xml, pom-9.xml, pom-10.xml: lucene-core and lucene-backward-codecs at one pinned
+# version (pom-4.xml … pom-10.xml: lucene-core and lucene-backward-codecs at one pinned
 # version, no other dependency). `mvn dependency:copy-dependencies` copies them into
 # $CACHE/lucene-<version>/; the sha256 of every jar is pinned below and checked on every run, and
 # Gen/BenchIndex check Version.LATEST at run time.
+# - 4.10.4 and 5.5.5 (pom-4.xml, pom-5.xml): lucene-core and lucene-analyzers-common (StandardAnalyzer),
+#   for 5.5.5 also lucene-backward-codecs (it reads the Lucene 5.0–5.2 zips of l5_releases),
+#   plus com.ning:compress-lzf 1.0.2 for 4.10.4 (l4_lzf_source); run on Java 17 (src/old).
 # - 8.8.1: runs on the machine's Java 17. Its backward-codecs jar holds the Lucene70 doc-values
 #   writer of l8_lucene70_dv.
 # - 9.8.0: runs on Java 17 (the l9_* cases and bench-index.sh).
 # - 10.5.0: its class files are for Java 21, so it is compiled and run with the JDK in $JAVA25_HOME
 #   (Temurin 25 by default; any JDK 21+ with javac will do).
 LUCENE_JARS_SHA256='
+5a63c75e2ef9c2707f6afb9900c726382b6de91a833281e86b46b4a308401a58  lucene-core-4.10.4.jar
+bbfcf8b6426b1adad6e2ffecad5fa019ef51d8a72ee73c8bcb7f90a4778915e1  lucene-analyzers-common-4.10.4.jar
+98f374ddd7c6bb8b5ad67ba3bf96dc0f7bac71b090ee28fdb130ba46167119c0  compress-lzf-1.0.2.jar
+8d27a8ab4ee8883282d7713f067e72d1cfde1e88d0f5701a119100ec9e86d7e1  lucene-core-5.5.5.jar
+f5fd2a9a9838dd4b7d4a21261aaf2d457b7b831d3c674293e66d356569ef94ac  lucene-analyzers-common-5.5.5.jar
+b62e089f505bc72dd8abb0ad55040604cdd92306e14871d7febcbf947dd9c6e5  lucene-backward-codecs-5.5.5.jar
 cfc48122881c0075ba2e3b8330f0c6902ec08e57456dfbe81332891ec223c8fa  lucene-core-8.8.1.jar
 ddd4f0ffe8af452f80a4267bff2e0655959ca6696aac111dcac5763c5b667e62  lucene-backward-codecs-8.8.1.jar
 50b9f845b75dcfe287e2162b02b117740922cc7ccfdfba7298d020cae43299d3  lucene-core-9.8.0.jar

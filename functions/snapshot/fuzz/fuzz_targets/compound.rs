@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let cfs = common::with_valid_footer(&rest[at..]);
     let id = common::header_id(&cfe);
     let dir = common::directory(vec![("_0.cfe".into(), cfe), ("_0.cfs".into(), cfs)]);
-    if let Ok(sub) = snapshot::lucene::compound::open_compound(&dir, "_0", &id) {
+    if let Ok(sub) = snapshot::lucene::compound::open_compound(&dir, "_0", Some(&id)) {
         for name in sub.names() {
             if let Ok(f) = sub.open(name) {
                 let _ = f.read_verified();

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         ]),
         compound: None,
     };
-    let Ok(mut reader) = StoredFieldsReader::open(&files, "_0", &id, max_doc as u32, 4096) else {
+    let Ok(mut reader) = StoredFieldsReader::open(&files, "_0", Some(&id), max_doc as u32, 4096) else {
         return;
     };
     while let Ok(Some(_)) = reader.read_next() {}

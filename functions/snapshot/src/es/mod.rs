@@ -1,10 +1,10 @@
 //! Elasticsearch/OpenSearch meaning of Lucene stored fields: `_id` / `_uid`, `_routing`, `_source`.
 
+pub mod lzf;
 pub mod uid;
 
 use crate::lucene::field_infos::FieldInfos;
-use crate::lucene::input::Endian;
-use crate::lucene::stored_fields::fields::{FieldIter, StoredValue};
+use crate::lucene::stored_fields::fields::{FieldEncoding, FieldIter, StoredValue};
 use crate::lucene::stored_fields::RawDoc;
 
 /// The field numbers of the fields we read, which differ from segment to segment.
@@ -56,13 +56,17 @@ pub enum Extracted {
 }
 
 /// Reads the ES fields of one stored document.
-pub fn extract(doc: &RawDoc, fields: &EsFields, order: Endian) -> Result<Extracted, String> {
+pub fn extract(
+    doc: &RawDoc,
+    fields: &EsFields,
+    encoding: FieldEncoding,
+) -> Result<Extracted, String> {
     let mut id: Option<String> = None;
     let mut doc_type: Option<String> = None;
     let mut routing: Option<String> = None;
     let mut source: Option<std::ops::Range<usize>> = None;
     let base = doc.bytes.as_ptr() as usize;
-    for field in FieldIter::new(doc.bytes, doc.num_fields, order) {
+    for field in FieldIter::new(doc.bytes, doc.num_fields, encoding) {
         let (number, value) = field.map_err(|e| e.to_string())?;
         let n = Some(number);
         if n == fields.source {

@@ -24,10 +24,20 @@ pub fn open(seg: &SegmentReader, opts: &ReadOptions) -> Result<Option<DerivedSou
         .filter(|f| seg.field_infos.by_name(f).is_some())
         .collect();
     let si = &seg.commit_info;
+    // Vector files came with Lucene 9, whose segments all have ids (4.x ones have none).
+    let Some(id) = &si.id else {
+        return Err(Error::in_file(
+            seg.commit_info.field_infos_file(),
+            ErrorKind::Unsupported(format!(
+                "segment {} names derived-source vector fields but has no segment id (a Lucene 4 segment)",
+                si.name
+            )),
+        ));
+    };
     let vectors = read_flat_vectors(
         seg.files(),
         &si.name,
-        &si.id,
+        id,
         &seg.field_infos,
         seg.info.max_doc,
         &present,

@@ -37,7 +37,13 @@ pub fn read_header(r: &mut ByteReader) -> DecodeResult<Header> {
 
 /// Reads a header followed by a 16-byte object id and a suffix.
 pub fn read_index_header(r: &mut ByteReader) -> DecodeResult<Header> {
-    let mut h = read_header(r)?;
+    let h = read_header(r)?;
+    read_index_suffix(r, h)
+}
+
+/// Reads what an index header adds to a plain one (id and suffix), for files whose plain
+/// header tells whether they have more (Lucene 4.x files have plain headers).
+pub fn read_index_suffix(r: &mut ByteReader, mut h: Header) -> DecodeResult<Header> {
     let mut id = [0u8; 16];
     id.copy_from_slice(r.bytes(16)?);
     let n = r.u8()? as usize;
@@ -45,6 +51,41 @@ pub fn read_index_header(r: &mut ByteReader) -> DecodeResult<Header> {
     h.id = Some(id);
     h.suffix = Some(String::from_utf8_lossy(suffix).into_owned());
     Ok(h)
+}
+
+/// Whether a file of this header was written without a footer: Lucene added footers (and their
+/// CRC32) to every file in 4.8 (LUCENE-5580); the formats below are the pre-4.8 versions of the
+/// files that a Lucene 4.6/4.7 segment can hold which this reader opens (`segments` 0 and 1 end
+/// with a bare CRC32 long instead, checked by the commit parser), and the Lucene 4.0–4.5 `.si`
+/// that is read only to say which version wrote it.
+/// Read in lucene-core 4.10.4: SegmentInfos, Lucene46SegmentInfoFormat, Lucene46FieldInfosFormat,
+/// CompoundFileWriter, BitVector, CompressingStoredFieldsWriter (VERSION_CHECKSUM constants).
+pub fn predates_footers(codec: &str, version: i32) -> bool {
+    match codec {
+        "segments" | "BitVector" => version < 2,
+        "Lucene46SegmentInfo" | "Lucene46FieldInfos" => version < 1,
+        "CompoundFileWriterEntries" | "CompoundFileWriterData" => version < 1,
+        "Lucene41StoredFieldsData" | "Lucene41StoredFieldsIndex" => version < 2,
+        // Lucene 4.0–4.5: read only to name the version (not supported).
+        "Lucene40SegmentInfo" => true,
+        _ => false,
+    }
+}
+
+/// The codec name and version of a whole file whose header says it has no footer (see
+/// [`predates_footers`]); a Lucene 4 `.del` starts with the int -2 before its header.
+pub fn footerless_header(data: &[u8]) -> Option<(String, i32)> {
+    let mut r = ByteReader::new(data, super::input::Endian::Big);
+    let mut first = r.be_i32().ok()?;
+    if first == -2 {
+        first = r.be_i32().ok()?;
+    }
+    if first as u32 != CODEC_MAGIC {
+        return None;
+    }
+    let codec = r.string().ok()?;
+    let version = r.be_i32().ok()?;
+    predates_footers(&codec, version).then_some((codec, version))
 }
 
 /// Checks the footer of a whole file held in memory and that the CRC32 of everything before the

@@ -6,14 +6,36 @@ use super::directory::{Directory, LuceneFile};
 use super::input::{ByteReader, Endian};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Opens the compound file of a segment and returns its sub-files as a directory.
-pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> Result<Directory> {
+/// Opens the compound file of a segment and returns its sub-files as a directory. `segment_id`
+/// is `None` for a Lucene 4.x segment (plain headers, `CompoundFileWriter` of lucene-core 4.10.4:
+/// version 0 = Lucene 4.0–4.7 without footers, 1 = 4.8+ with them).
+pub fn open_compound(
+    dir: &Directory,
+    segment: &str,
+    segment_id: Option<&[u8; 16]>,
+) -> Result<Directory> {
     let cfe_name = format!("{segment}.cfe");
     let cfs_name = format!("{segment}.cfs");
+    if !dir.contains(&cfe_name) && segment_id.is_none() && dir.contains(&cfs_name) {
+        // Before Lucene 4.0 (and in 3.x segments kept by 4.x) the entry table was in the .cfs.
+        return Err(Error::unsupported_codec(
+            &cfs_name,
+            "compound file without .cfe",
+            -1,
+            "a Lucene 3.x compound file (its entry table inside the .cfs); Lucene 4.x compound files (.cfs with .cfe) and later are read",
+        ));
+    }
     let cfe = dir.open(&cfe_name)?.read_verified()?;
     let mut r = ByteReader::new(&cfe, Endian::Big);
-    let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(&cfe_name, e))?;
+    let header = codec::read_header(&mut r).map_err(|e| Error::in_file(&cfe_name, e))?;
+    let legacy = header.codec == "CompoundFileWriterEntries" && segment_id.is_none();
+    let header = if legacy {
+        header
+    } else {
+        codec::read_index_suffix(&mut r, header).map_err(|e| Error::in_file(&cfe_name, e))?
+    };
     let (order, data_codec) = match (header.codec.as_str(), header.version) {
+        ("CompoundFileWriterEntries", 0 | 1) if legacy => (Endian::Big, "CompoundFileWriterData"),
         ("Lucene50CompoundEntries", 0) => (Endian::Big, "Lucene50CompoundData"),
         ("Lucene90CompoundEntries", 0) => (Endian::Little, "Lucene90CompoundData"),
         (c, v) => {
@@ -25,7 +47,7 @@ pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> R
             ))
         }
     };
-    if header.id.as_ref() != Some(segment_id) {
+    if header.id.as_ref() != segment_id {
         return Err(Error::corrupt(
             &cfe_name,
             "segment id differs from the segment's",
@@ -51,24 +73,39 @@ pub fn open_compound(dir: &Directory, segment: &str, segment_id: &[u8; 16]) -> R
     let cfs = dir.open(&cfs_name)?;
     // Like Lucene's compound reader: check the data file's header and footer shape here; each
     // sub-file carries its own checksum, verified when it is read.
-    let head_len = codec_header_len(data_codec) + 16 + 1;
-    if cfs.len() < (head_len + FOOTER_LEN) as u64 {
+    let footer_len = if codec::predates_footers(data_codec, header.version) {
+        0
+    } else {
+        FOOTER_LEN
+    };
+    let head_len = codec_header_len(data_codec) + if legacy { 0 } else { 16 + 1 };
+    if cfs.len() < (head_len + footer_len) as u64 {
         return Err(Error::corrupt(
             &cfs_name,
             format!("{} byte(s) is too short", cfs.len()),
         ));
     }
     let head = cfs.read_at(0, head_len)?;
-    let h = codec::read_index_header(&mut ByteReader::new(&head, Endian::Big))
-        .map_err(|e| Error::in_file(&cfs_name, e))?;
-    if h.codec != data_codec || h.id.as_ref() != Some(segment_id) {
+    let h = (|| {
+        let mut hr = ByteReader::new(&head, Endian::Big);
+        let h = codec::read_header(&mut hr)?;
+        if legacy {
+            Ok(h)
+        } else {
+            codec::read_index_suffix(&mut hr, h)
+        }
+    })()
+    .map_err(|e| Error::in_file(&cfs_name, e))?;
+    if h.codec != data_codec || h.id.as_ref() != segment_id || h.version != header.version {
         return Err(Error::corrupt(
             &cfs_name,
-            format!("header {} does not match {cfe_name}", h.codec),
+            format!("header {} v{} does not match {cfe_name}", h.codec, h.version),
         ));
     }
-    let footer = cfs.read_at(cfs.len() - FOOTER_LEN as u64, FOOTER_LEN)?;
-    codec::footer_checksum(&footer).map_err(|e| Error::corrupt(&cfs_name, e.to_string()))?;
+    if footer_len > 0 {
+        let footer = cfs.read_at(cfs.len() - FOOTER_LEN as u64, FOOTER_LEN)?;
+        codec::footer_checksum(&footer).map_err(|e| Error::corrupt(&cfs_name, e.to_string()))?;
+    }
 
     let mut sub = Directory::new();
     for (suffix, offset, length) in entries {

@@ -48,7 +48,7 @@ pub fn read_soft_deletes(
     max_doc: u32,
     opts: &ReadOptions,
 ) -> Result<DocSet> {
-    let segment_id = &segment.id;
+    let segment_id = segment.id.as_ref();
     let fnm_name = segment.field_infos_file();
     let segment = segment.name.as_str();
     let format = field.attribute("PerFieldDocValuesFormat.format");
@@ -106,7 +106,7 @@ pub fn read_soft_deletes(
             format!("expected {meta_codec} version 0 to {max_version}"),
         ));
     }
-    if header.id.as_ref() != Some(segment_id)
+    if header.id.as_ref() != segment_id
         || header.suffix.as_deref() != Some(full_suffix.as_str())
     {
         return Err(Error::corrupt(
@@ -152,7 +152,7 @@ pub fn read_soft_deletes(
                 .map_err(|e| Error::in_file(&data_name, e))?;
             if h.codec != data_codec
                 || h.version != header.version
-                || h.id.as_ref() != Some(segment_id)
+                || h.id.as_ref() != segment_id
             {
                 return Err(Error::corrupt(
                     &data_name,

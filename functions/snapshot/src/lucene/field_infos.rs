@@ -69,25 +69,49 @@ impl FieldInfos {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
+    /// Lucene 4.6–4.10: no index-options byte (it is in the bits), doc-values and norms types
+    /// share a byte, maps with a 4-byte count, no points.
+    V46,
+    /// Lucene 5.x: as Lucene 6.0 without points; maps with a 4-byte count in version 0.
+    V50 { legacy_maps: bool },
     V60 { selective_indexing: bool },
     V90,
     V94 { skip_index: bool },
 }
 
+/// Parses a whole `.fnm` (footer verified by the caller; `segment_id` is `None` for a Lucene 4.x
+/// segment, whose files have plain headers).
 pub fn parse_field_infos(
     file_name: &str,
     data: &[u8],
-    segment_id: &[u8; 16],
+    segment_id: Option<&[u8; 16]>,
 ) -> Result<FieldInfos> {
     let mut r = ByteReader::new(data, Endian::Big);
-    let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(file_name, e))?;
-    if header.id.as_ref() != Some(segment_id) {
+    let header = codec::read_header(&mut r).map_err(|e| Error::in_file(file_name, e))?;
+    // Lucene46FieldInfosFormat of lucene-core 4.10.4: 0 = 4.6, 1 = 4.8 (footer), 2 = 4.9.
+    if header.codec == "Lucene46FieldInfos" && segment_id.is_none() {
+        if !(0..=2).contains(&header.version) {
+            return Err(Error::unsupported_codec(
+                file_name,
+                header.codec,
+                header.version,
+                "unknown field infos version (0 to 2 are Lucene 4.6–4.10)",
+            ));
+        }
+        let trailer = if header.version >= 1 { FOOTER_LEN } else { 0 };
+        return parse_body(&mut r, Layout::V46, trailer).map_err(|e| Error::in_file(file_name, e));
+    }
+    let header = codec::read_index_suffix(&mut r, header).map_err(|e| Error::in_file(file_name, e))?;
+    if header.id.as_ref() != segment_id {
         return Err(Error::corrupt(
             file_name,
             "segment id differs from the segment's",
         ));
     }
     let layout = match (header.codec.as_str(), header.version) {
+        ("Lucene50FieldInfos", v @ 0..=1) => Layout::V50 {
+            legacy_maps: v == 0,
+        },
         ("Lucene60FieldInfos", v @ 0..=2) => Layout::V60 {
             selective_indexing: v >= 2,
         },
@@ -102,15 +126,14 @@ pub fn parse_field_infos(
             ))
         }
     };
-    r.set_order(if matches!(layout, Layout::V60 { .. }) {
-        Endian::Big
-    } else {
-        Endian::Little
+    r.set_order(match layout {
+        Layout::V90 | Layout::V94 { .. } => Endian::Little,
+        _ => Endian::Big,
     });
-    parse_body(&mut r, layout).map_err(|e| Error::in_file(file_name, e))
+    parse_body(&mut r, layout, FOOTER_LEN).map_err(|e| Error::in_file(file_name, e))
 }
 
-fn parse_body(r: &mut ByteReader, layout: Layout) -> DecodeResult<FieldInfos> {
+fn parse_body(r: &mut ByteReader, layout: Layout, trailer: usize) -> DecodeResult<FieldInfos> {
     let n = r.vint_len()?;
     let mut fields = Vec::with_capacity(n.min(100_000));
     for _ in 0..n {
@@ -119,9 +142,19 @@ fn parse_body(r: &mut ByteReader, layout: Layout) -> DecodeResult<FieldInfos> {
         if number < 0 {
             return r.invalid(format!("field {name} has negative number {number}"));
         }
-        let bits = r.u8()?;
-        let _index_options = r.u8()?;
-        let dv = r.u8()?;
+        let mut bits = r.u8()?;
+        let dv = match layout {
+            // The high nibble is the norms type.
+            Layout::V46 => r.u8()? & 0x0F,
+            _ => {
+                let _index_options = r.u8()?;
+                r.u8()?
+            }
+        };
+        if matches!(layout, Layout::V46 | Layout::V50 { .. }) {
+            // Other flags there; soft deletes came with Lucene 7.
+            bits &= !SOFT_DELETES_BIT;
+        }
         let doc_values = match dv {
             0 => DocValuesType::None,
             1 => DocValuesType::Numeric,
@@ -140,8 +173,14 @@ fn parse_body(r: &mut ByteReader, layout: Layout) -> DecodeResult<FieldInfos> {
             _ => false,
         };
         let dv_gen = r.i64()?;
-        let attributes = r.map_of_strings()?;
-        let point_dims = r.vint()?;
+        let attributes = match layout {
+            Layout::V46 | Layout::V50 { legacy_maps: true } => r.legacy_map_of_strings()?,
+            _ => r.map_of_strings()?,
+        };
+        let point_dims = match layout {
+            Layout::V46 | Layout::V50 { .. } => 0,
+            _ => r.vint()?,
+        };
         if point_dims != 0 {
             let has_index_dims = match layout {
                 Layout::V60 { selective_indexing } => selective_indexing,
@@ -153,7 +192,7 @@ fn parse_body(r: &mut ByteReader, layout: Layout) -> DecodeResult<FieldInfos> {
             r.vint()?;
         }
         match layout {
-            Layout::V60 { .. } => {}
+            Layout::V46 | Layout::V50 { .. } | Layout::V60 { .. } => {}
             Layout::V90 => {
                 r.vint()?;
                 r.u8()?;
@@ -174,7 +213,7 @@ fn parse_body(r: &mut ByteReader, layout: Layout) -> DecodeResult<FieldInfos> {
             attributes,
         });
     }
-    if r.remaining() != FOOTER_LEN {
+    if r.remaining() != trailer {
         return r.invalid("field infos do not end at the footer");
     }
     let max = fields

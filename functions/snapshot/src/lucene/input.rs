@@ -267,6 +267,37 @@ impl<'a> ByteReader<'a> {
 
     pub fn set_of_strings(&mut self) -> DecodeResult<Vec<String>> {
         let n = self.vint_len()?;
+        self.strings(n)
+    }
+
+    /// Lucene 4.x–5.0 `readStringStringMap`: the count is a 4-byte int (the file's order).
+    pub fn legacy_map_of_strings(&mut self) -> DecodeResult<Vec<(String, String)>> {
+        let n = self.legacy_count()?;
+        let mut out = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let k = self.string()?;
+            let v = self.string()?;
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+
+    /// Lucene 4.x–5.0 `readStringSet`: the count is a 4-byte int (the file's order).
+    pub fn legacy_set_of_strings(&mut self) -> DecodeResult<Vec<String>> {
+        let n = self.legacy_count()?;
+        self.strings(n)
+    }
+
+    fn legacy_count(&mut self) -> DecodeResult<usize> {
+        let n = self.i32()?;
+        // Each entry takes at least one byte: a count beyond the data is not a count.
+        if n < 0 || n as usize > self.remaining() {
+            return self.invalid(format!("bad collection size {n}"));
+        }
+        Ok(n as usize)
+    }
+
+    fn strings(&mut self, n: usize) -> DecodeResult<Vec<String>> {
         let mut out = Vec::with_capacity(n.min(1024));
         for _ in 0..n {
             out.push(self.string()?);

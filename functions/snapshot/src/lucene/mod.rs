@@ -34,6 +34,11 @@ pub fn read_commit(dir: &Directory) -> Result<Commit> {
             format!("no commit point (segments_N) among {among}"),
         )
     })?;
-    let data = dir.open(&name)?.read_verified()?;
-    parse_commit(&name, &data)
+    let file = dir.open(&name)?;
+    let data = file.read_all()?;
+    // Lucene 2.x/3.x commits have neither header nor footer: the parser names their format.
+    if data.len() >= 4 && data[..4] != codec::CODEC_MAGIC.to_be_bytes() {
+        return parse_commit(&name, &data);
+    }
+    parse_commit(&name, &file.verified(data)?)
 }

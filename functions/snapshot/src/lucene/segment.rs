@@ -73,17 +73,17 @@ impl SegmentReader {
         let seg = sci.name.as_str();
         let si_name = format!("{seg}.si");
         let si = dir.open(&si_name)?.read_verified()?;
-        let info = parse_segment_info(&si_name, &si, &sci.id, &sci.commit)?;
+        let info = parse_segment_info(&si_name, &si, sci.id.as_ref(), &sci.commit)?;
         if info.is_compound {
-            files.compound = Some(open_compound(dir, seg, &sci.id)?);
+            files.compound = Some(open_compound(dir, seg, sci.id.as_ref())?);
         }
         let files = &*files;
         let fnm_name = sci.field_infos_file();
         let fnm = files.open(&fnm_name)?.read_verified()?;
-        let field_infos = parse_field_infos(&fnm_name, &fnm, &sci.id)?;
+        let field_infos = parse_field_infos(&fnm_name, &fnm, sci.id.as_ref())?;
         let max_doc = info.max_doc;
         // Opened first: its index checks the document count that sizes liveness below.
-        let stored = StoredFieldsReader::open(files, seg, &sci.id, max_doc, opts.read_size)?;
+        let stored = StoredFieldsReader::open(files, seg, sci.id.as_ref(), max_doc, opts.read_size)?;
 
         if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
             return Err(Error::corrupt(
@@ -148,7 +148,8 @@ impl SegmentReader {
                 ),
             ));
         }
-        if opts.verify_checksums {
+        // Lucene 4.0–4.7 `.fdt` files have no checksum to verify.
+        if opts.verify_checksums && stored.format().has_footer {
             stored.file().verify_streaming(opts.read_size)?;
         }
         Ok(SegmentReader {

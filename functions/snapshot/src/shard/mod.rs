@@ -156,8 +156,9 @@ pub struct ShardReader {
     end: Option<(usize, u32)>,
     /// k-NN derived source of the current segment: its vectors, to put back into `_source`.
     derived: Option<DerivedSource>,
-    /// The `_source` of the last document, rebuilt with its vectors.
-    rebuilt: Option<Vec<u8>>,
+    /// The `_source` of the current document when it is not the stored bytes: decompressed
+    /// (ES 1.x LZF) or rebuilt with its k-NN vectors.
+    owned: Vec<u8>,
     /// The last top-level document met in the current segment (its nested block ends there).
     last_parent: Option<u32>,
 }
@@ -201,7 +202,7 @@ impl ShardReader {
             current: None,
             end: None,
             derived: None,
-            rebuilt: None,
+            owned: Vec::new(),
             last_parent: None,
         })
     }
@@ -353,7 +354,7 @@ impl ShardReader {
             }
             let (end, seg_index) = (self.end, self.seg_index);
             let (seg, fields) = self.current.as_mut().expect("opened above");
-            let order = seg.stored_fields().format().order;
+            let encoding = seg.stored_fields().format().field_encoding();
             let raw = seg
                 .next_live()
                 .map_err(|e| self.dir.locate(e.within(&self.location)))?;
@@ -369,7 +370,7 @@ impl ShardReader {
                 self.seg_index = self.commit.segments.len();
                 return Ok(None);
             }
-            let extracted = es::extract(&raw, fields, order).map_err(|what| {
+            let extracted = es::extract(&raw, fields, encoding).map_err(|what| {
                 let segment = seg.name();
                 self.dir.locate(seg.locate(Error::new(
                     Location {
@@ -388,13 +389,36 @@ impl ShardReader {
                 } => {
                     let first_child = self.last_parent.map_or(0, |p| p + 1);
                     self.last_parent = Some(doc);
-                    self.rebuilt = None;
+                    let stored = &seg.stored_fields().last().expect("the document just read");
+                    let mut at = SourceAt::Chunk(source.clone());
+                    // Elasticsearch 1.x `_source.compress`: hand out the JSON, as ES does.
+                    if es::lzf::is_compressed(&stored.bytes[source.clone()]) {
+                        if let Err(e) = es::lzf::decompress(&stored.bytes[source], &mut self.owned)
+                        {
+                            let segment = seg.name();
+                            return Err(self.dir.locate(seg.locate(Error::new(
+                                Location {
+                                    file: Some(format!("{segment}.fdt")),
+                                    ..self.location.clone()
+                                },
+                                ErrorKind::Corrupt(format!(
+                                    "document {doc} (_id {id:?}) of segment {segment}: {e}"
+                                )),
+                            ))));
+                        }
+                        at = SourceAt::Owned;
+                    }
                     if let Some(derived) = &self.derived {
-                        let stored = seg.stored_fields().last().expect("the document just read");
+                        let source = match &at {
+                            SourceAt::Chunk(r) => &stored.bytes[r.clone()],
+                            SourceAt::Owned => &self.owned[..],
+                        };
                         let live = |d: u32| seg.is_live(d);
-                        let source = &stored.bytes[source.clone()];
                         match derived.rebuild(source, doc, first_child, &live) {
-                            Ok(rebuilt) => self.rebuilt = Some(rebuilt),
+                            Ok(rebuilt) => {
+                                self.owned = rebuilt;
+                                at = SourceAt::Owned;
+                            }
                             Err(why) => {
                                 self.stats.not_rebuilt += 1;
                                 let kind = ErrorKind::VectorsNotRebuilt {
@@ -414,7 +438,7 @@ impl ShardReader {
                         id,
                         doc_type,
                         routing,
-                        source,
+                        source: at,
                     })))
                 }
                 Extracted::NestedChild => self.stats.nested_children += 1,
@@ -443,9 +467,9 @@ impl ShardReader {
         } = found;
         let (seg, _) = self.current.as_ref().expect("a document was found in it");
         let raw = seg.stored_fields().last().expect("the document just read");
-        let source = match &self.rebuilt {
-            Some(rebuilt) => rebuilt.as_slice(),
-            None => &raw.bytes[range],
+        let source = match range {
+            SourceAt::Chunk(r) => &raw.bytes[r],
+            SourceAt::Owned => &self.owned[..],
         };
         self.stats.documents += 1;
         self.stats.source_bytes += source.len() as u64;
@@ -474,7 +498,15 @@ struct FoundDocument {
     id: String,
     doc_type: Option<String>,
     routing: Option<String>,
-    source: std::ops::Range<usize>,
+    source: SourceAt,
+}
+
+/// Where a found document's `_source` is.
+enum SourceAt {
+    /// As stored: a range of the current chunk.
+    Chunk(std::ops::Range<usize>),
+    /// In the reader's own buffer (decompressed, or rebuilt).
+    Owned,
 }
 
 /// A live document with an `_id`: one that can be migrated, or one that cannot: its `_source` is

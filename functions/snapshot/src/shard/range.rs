@@ -31,7 +31,7 @@ impl ShardReader {
             let data = self.dir.open(&name).and_then(|f| f.read_verified());
             let info = data
                 .and_then(|d| {
-                    lucene::segment_info::parse_segment_info(&name, &d, &sci.id, &sci.commit)
+                    lucene::segment_info::parse_segment_info(&name, &d, sci.id.as_ref(), &sci.commit)
                 })
                 .map_err(|e| self.locate(e))?;
             // `_3.cfs`, `_3_Lucene90_0.dvd`, `_3_1.liv`: the segment's name then `.` or `_`.

@@ -13,21 +13,44 @@ pub enum StoredValue<'a> {
     Double(f64),
 }
 
+/// How a format writes the values of a document's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldEncoding {
+    pub order: Endian,
+    /// Lucene 4.x (`Lucene41StoredFields`): numbers as plain 4- and 8-byte values
+    /// (`writeInt`/`writeLong` in CompressingStoredFieldsWriter 4.10.4); Lucene 5.0 on write
+    /// ZInt, ZFloat, TLong and ZDouble.
+    pub fixed_numerics: bool,
+}
+
+impl From<Endian> for FieldEncoding {
+    fn from(order: Endian) -> Self {
+        FieldEncoding {
+            order,
+            fixed_numerics: false,
+        }
+    }
+}
+
 /// Iterates the fields of a serialized document; after the last field the bytes must be used up.
 pub struct FieldIter<'a> {
     r: ByteReader<'a>,
     left: u32,
+    fixed_numerics: bool,
 }
 
 impl<'a> FieldIter<'a> {
-    pub fn new(doc: &'a [u8], num_fields: u32, order: Endian) -> Self {
+    pub fn new(doc: &'a [u8], num_fields: u32, encoding: impl Into<FieldEncoding>) -> Self {
+        let e = encoding.into();
         FieldIter {
-            r: ByteReader::new(doc, order),
+            r: ByteReader::new(doc, e.order),
             left: num_fields,
+            fixed_numerics: e.fixed_numerics,
         }
     }
 
     fn read(&mut self) -> DecodeResult<(u32, StoredValue<'a>)> {
+        let fixed = self.fixed_numerics;
         let r = &mut self.r;
         let info = r.vlong()? as u64;
         let number = info >> 3;
@@ -43,6 +66,10 @@ impl<'a> FieldIter<'a> {
                 let n = r.vint_len()?;
                 StoredValue::Binary(r.bytes(n)?)
             }
+            2 if fixed => StoredValue::Int(r.i32()?),
+            3 if fixed => StoredValue::Float(f32::from_bits(r.i32()? as u32)),
+            4 if fixed => StoredValue::Long(r.i64()?),
+            5 if fixed => StoredValue::Double(f64::from_bits(r.i64()? as u64)),
             2 => StoredValue::Int(r.zint()?),
             3 => StoredValue::Float(read_zfloat(r)?),
             4 => StoredValue::Long(read_tlong(r)?),

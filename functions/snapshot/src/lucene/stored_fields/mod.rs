@@ -7,6 +7,7 @@
 
 pub mod compression;
 pub mod fields;
+mod format;
 mod index;
 pub mod ints;
 mod window;
@@ -17,6 +18,8 @@ use super::compound::SegmentFiles;
 use super::directory::LuceneFile;
 use super::input::{ByteReader, DecodeError, DecodeResult, Endian};
 use crate::error::{Error, ErrorKind, Result};
+use format::IntsEncoding;
+pub use format::{Format, Slicing};
 use window::Window;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,93 +64,6 @@ impl Compression {
             Compression::ZstdOsDict => zstd::os_dict(input, out, order),
             Compression::ZstdOsNoDict => zstd::os_no_dict(input, out, order),
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IntsEncoding {
-    Packed,
-    StoredFieldsInts,
-}
-
-/// How a `.fdt` file is laid out, from its header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Format {
-    pub codec: String,
-    pub version: i32,
-    pub compression: Compression,
-    pub order: Endian,
-    ints: IntsEncoding,
-    /// `chunkDocs = token >> shift` (1 before Lucene 8.9, 2 after, which added a dirty bit).
-    token_shift: u32,
-    chunk_size_in_meta: bool,
-    meta_codec: Option<&'static str>,
-}
-
-impl Format {
-    fn from_header(file: &str, codec_name: &str, version: i32) -> Result<Format> {
-        use Compression::*;
-        let lucene90_layout = |compression| {
-            (
-                compression,
-                Endian::Little,
-                IntsEncoding::StoredFieldsInts,
-                2,
-                true,
-                Some("Lucene90FieldsIndexMeta"),
-            )
-        };
-        let (compression, order, ints, shift, in_meta, meta) = match (codec_name, version) {
-            ("Lucene50StoredFieldsFastData", 1 | 2) => {
-                (Lz4, Endian::Big, IntsEncoding::Packed, 1, false, None)
-            }
-            ("Lucene50StoredFieldsHighData", 1 | 2) => {
-                (Deflate, Endian::Big, IntsEncoding::Packed, 1, false, None)
-            }
-            ("Lucene87StoredFieldsFastData", 3 | 4) => (
-                Lz4WithDict,
-                Endian::Big,
-                IntsEncoding::Packed,
-                if version >= 4 { 2 } else { 1 },
-                true,
-                Some("Lucene85FieldsIndexMeta"),
-            ),
-            ("Lucene87StoredFieldsHighData", 3 | 4) => (
-                DeflateWithDict,
-                Endian::Big,
-                IntsEncoding::Packed,
-                if version >= 4 { 2 } else { 1 },
-                true,
-                Some("Lucene85FieldsIndexMeta"),
-            ),
-            ("Lucene90StoredFieldsFastData", 1) => lucene90_layout(Lz4WithDict),
-            ("Lucene90StoredFieldsHighData", 1) => lucene90_layout(DeflateWithDict),
-            // Lucene90CompressingStoredFieldsFormat with the compression modes of others.
-            ("ZstdStoredFields814", 1) => lucene90_layout(ZstdEs814),
-            ("CustomStoredFieldsZstd", 1) => lucene90_layout(ZstdOsDict),
-            ("CustomStoredFieldsZstdNoDict", 1) => lucene90_layout(ZstdOsNoDict),
-            (name, v) => {
-                let lower = name.to_ascii_lowercase();
-                let why = if lower.contains("qat") {
-                    "hardware (QAT) compressed stored fields are not supported".to_string()
-                } else if lower.contains("zstd") {
-                    "a zstd stored fields format this reader does not know; it reads Elasticsearch's ZstdStoredFields814 and OpenSearch's CustomStoredFieldsZstd and CustomStoredFieldsZstdNoDict".to_string()
-                } else {
-                    "unknown stored fields format; supported are Lucene50 (Lucene 6–8.6), Lucene87 (8.7–8.11) and Lucene90 (9.x–10.x) in fast and best-compression modes, Elasticsearch's ZstdStoredFields814 and OpenSearch's CustomStoredFieldsZstd and CustomStoredFieldsZstdNoDict".to_string()
-                };
-                return Err(Error::unsupported_codec(file, name.to_string(), v, why));
-            }
-        };
-        Ok(Format {
-            codec: codec_name.to_string(),
-            version,
-            compression,
-            order,
-            ints,
-            token_shift: shift,
-            chunk_size_in_meta: in_meta,
-            meta_codec: meta,
-        })
     }
 }
 
@@ -205,7 +121,7 @@ impl StoredFieldsReader {
     pub fn open(
         files: &SegmentFiles,
         segment: &str,
-        segment_id: &[u8; 16],
+        segment_id: Option<&[u8; 16]>,
         max_doc: u32,
         read_size: usize,
     ) -> Result<StoredFieldsReader> {
@@ -214,8 +130,14 @@ impl StoredFieldsReader {
         let head_len = (fdt.len() as usize).min(256);
         let head = fdt.read_at(0, head_len)?;
         let mut r = ByteReader::new(&head, Endian::Big);
-        let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(&fdt_name, e))?;
-        if header.id.as_ref() != Some(segment_id) {
+        let header = codec::read_header(&mut r).map_err(|e| Error::in_file(&fdt_name, e))?;
+        // Lucene 4.x files (segments without an id) have plain headers.
+        let header = if segment_id.is_some() {
+            codec::read_index_suffix(&mut r, header).map_err(|e| Error::in_file(&fdt_name, e))?
+        } else {
+            header
+        };
+        if header.id.as_ref() != segment_id {
             return Err(Error::corrupt(
                 &fdt_name,
                 "segment id differs from the segment's",
@@ -228,7 +150,7 @@ impl StoredFieldsReader {
             let fdm = files.open(&fdm_name)?.read_verified()?;
             let mut m = ByteReader::new(&fdm, Endian::Big);
             let mh = codec::read_index_header(&mut m).map_err(|e| Error::in_file(&fdm_name, e))?;
-            if Some(mh.codec.as_str()) != format.meta_codec || mh.id.as_ref() != Some(segment_id) {
+            if Some(mh.codec.as_str()) != format.meta_codec || mh.id.as_ref() != segment_id {
                 return Err(Error::corrupt(
                     &fdm_name,
                     format!(
@@ -266,12 +188,14 @@ impl StoredFieldsReader {
         } else {
             let cs = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
             let piv = r.vint().map_err(|e| Error::in_file(&fdt_name, e))?;
-            if piv != 2 {
+            // PackedInts 1 (Lucene 4.2–4.10) and 2 (5.0+) pack the chunk header arrays alike.
+            let lucene41 = format.slicing == Slicing::BigChunks;
+            if !(piv == 2 || lucene41 && piv == 1) {
                 return Err(Error::unsupported_codec(
                     &fdt_name,
                     format.codec.clone(),
                     format.version,
-                    format!("PackedInts version {piv} (only 2 is written by Lucene 5+)"),
+                    format!("PackedInts version {piv} (Lucene 4.2+ writes 1, Lucene 5+ 2)"),
                 ));
             }
             cs
@@ -289,12 +213,22 @@ impl StoredFieldsReader {
             ));
         }
         let first_chunk = r.position() as u64;
-        if fdt.len() < first_chunk + codec::FOOTER_LEN as u64 {
+        let footer_len = if format.has_footer {
+            codec::FOOTER_LEN as u64
+        } else {
+            0
+        };
+        if fdt.len() < first_chunk + footer_len {
             return Err(Error::corrupt(&fdt_name, "file too short"));
         }
-        let footer = fdt.read_at(fdt.len() - codec::FOOTER_LEN as u64, codec::FOOTER_LEN)?;
-        codec::footer_checksum(&footer).map_err(|e| Error::corrupt(&fdt_name, e.to_string()))?;
-        let data_end = fdt.len() - codec::FOOTER_LEN as u64;
+        let data_end = if format.has_footer {
+            let footer = fdt.read_at(fdt.len() - codec::FOOTER_LEN as u64, codec::FOOTER_LEN)?;
+            codec::footer_checksum(&footer)
+                .map_err(|e| Error::corrupt(&fdt_name, e.to_string()))?;
+            fdt.len() - codec::FOOTER_LEN as u64
+        } else {
+            fdt.len()
+        };
         Ok(StoredFieldsReader {
             format,
             file_name: fdt_name,
@@ -500,6 +434,9 @@ impl StoredFieldsReader {
             self.data.truncate(normal);
             self.data.shrink_to_fit();
         }
+        // Lucene 4.2–4.10 slice every chunk of at least twice the chunk size.
+        let sliced = sliced
+            || self.format.slicing == Slicing::BigChunks && total_len >= 2 * self.chunk_size;
         if sliced {
             let mut done = 0;
             while done < total_len {
@@ -572,7 +509,7 @@ impl ChunkMeta {
         }
         let token = r.vint()? as u32;
         let chunk_docs = token >> format.token_shift;
-        let sliced = token & 1 == 1;
+        let sliced = format.slicing == Slicing::TokenBit && token & 1 == 1;
         if chunk_docs == 0 || next_doc as u64 + chunk_docs as u64 > max_doc as u64 {
             return r.invalid(format!(
                 "chunk of {chunk_docs} doc(s) at doc {next_doc} in a segment of {max_doc} (by {})",

@@ -5,6 +5,8 @@ use super::commit::SegmentCommitInfo;
 use super::input::{ByteReader, Endian};
 use crate::error::{Error, Result};
 
+mod bit_vector;
+
 /// A fixed-size set of document ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocSet {
@@ -81,7 +83,10 @@ pub fn read_live_docs(
     sci: &SegmentCommitInfo,
     max_doc: u32,
 ) -> Result<DocSet> {
-    let (segment_id, del_gen, del_count) = (&sci.id, sci.del_gen, sci.del_count as u32);
+    let (segment_id, del_gen, del_count) = (sci.id.as_ref(), sci.del_gen, sci.del_count as u32);
+    if segment_id.is_none() {
+        return bit_vector::read(file_name, data, sci, max_doc);
+    }
     let mut r = ByteReader::new(data, Endian::Big);
     let header = codec::read_index_header(&mut r).map_err(|e| Error::in_file(file_name, e))?;
     let order = match (header.codec.as_str(), header.version) {
@@ -96,7 +101,7 @@ pub fn read_live_docs(
             ))
         }
     };
-    if header.id.as_ref() != Some(segment_id)
+    if header.id.as_ref() != segment_id
         || header.suffix.as_deref() != Some(codec::to_base36(del_gen as u64).as_str())
     {
         return Err(Error::corrupt(
