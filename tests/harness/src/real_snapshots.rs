@@ -1,7 +1,8 @@
 //! Repositories written by a real engine, with the ground truth the node gave at snapshot time:
-//! `tests/real-snapshots/generate.py` drives a node of the harness over HTTP. Generated on first
-//! use into `.cache/real-snapshots/<source>-<key>/`, where the key hashes the generator and the
-//! node's launcher, so a change to either regenerates and a warm cache costs nothing.
+//! `tests/real-snapshots/generate.py` (`generate_legacy.py` for Elasticsearch 1.x/2.x, whose API
+//! has mapping types) drives a node of the harness over HTTP. Generated on first use into
+//! `.cache/real-snapshots/<source>-<key>/`, where the key hashes the generator and the node's
+//! launcher, so a change to either regenerates and a warm cache costs nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,10 @@ use crate::workspace_root;
 /// An engine that writes real repositories here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RealSource {
+    /// Elasticsearch 1.7.6: the 1.x repository layout (`snapshot-<name>`, plain JSON).
+    Elasticsearch1_7,
+    /// Elasticsearch 2.4.6: `snap-<name>.dat` checksummed blobs, no index-N.
+    Elasticsearch2_4,
     OpenSearch2_19,
     OpenSearch3_9,
     Elasticsearch8_19,
@@ -24,7 +29,9 @@ pub enum RealSource {
 }
 
 impl RealSource {
-    pub const ALL: [RealSource; 4] = [
+    pub const ALL: [RealSource; 6] = [
+        RealSource::Elasticsearch1_7,
+        RealSource::Elasticsearch2_4,
         RealSource::OpenSearch2_19,
         RealSource::OpenSearch3_9,
         RealSource::Elasticsearch8_19,
@@ -34,6 +41,8 @@ impl RealSource {
     /// `opensearch-2.19`, …: the folder name and what `make real-snapshots` takes.
     pub fn name(self) -> &'static str {
         match self {
+            RealSource::Elasticsearch1_7 => "elasticsearch-1.7",
+            RealSource::Elasticsearch2_4 => "elasticsearch-2.4",
             RealSource::OpenSearch2_19 => "opensearch-2.19",
             RealSource::OpenSearch3_9 => "opensearch-3.9",
             RealSource::Elasticsearch8_19 => "elasticsearch-8.19",
@@ -45,9 +54,27 @@ impl RealSource {
         RealSource::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// Elasticsearch 1.x/2.x: mapping types, the layout before index-N, `generate_legacy.py`.
+    pub fn is_legacy(self) -> bool {
+        matches!(
+            self,
+            RealSource::Elasticsearch1_7 | RealSource::Elasticsearch2_4
+        )
+    }
+
+    fn generator(self) -> PathBuf {
+        workspace_root().join(if self.is_legacy() {
+            "tests/real-snapshots/generate_legacy.py"
+        } else {
+            "tests/real-snapshots/generate.py"
+        })
+    }
+
     /// The launcher's build folder (part of the cache key).
     fn launcher(self) -> Result<PathBuf, HarnessError> {
         match self {
+            RealSource::Elasticsearch1_7 => crate::elasticsearch::build(EsVersion::V1_7),
+            RealSource::Elasticsearch2_4 => crate::elasticsearch::build(EsVersion::V2_4),
             RealSource::OpenSearch2_19 => crate::opensearch::build(Flavour::V2_19),
             RealSource::OpenSearch3_9 => crate::opensearch::build(Flavour::V3_9),
             RealSource::Elasticsearch8_19 => crate::elasticsearch::build(EsVersion::V8_19),
@@ -76,6 +103,8 @@ impl RealSource {
             })
         };
         match self {
+            RealSource::Elasticsearch1_7 => es(EsVersion::V1_7),
+            RealSource::Elasticsearch2_4 => es(EsVersion::V2_4),
             RealSource::OpenSearch2_19 => os(Flavour::V2_19),
             RealSource::OpenSearch3_9 => os(Flavour::V3_9),
             RealSource::Elasticsearch8_19 => es(EsVersion::V8_19),
@@ -95,6 +124,14 @@ pub struct TruthDocument {
     pub source: Option<String>,
 }
 
+/// One live document of an Elasticsearch 1.x/2.x index: its mapping type besides the rest (the
+/// same `_id` may live in two types of one index).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TypedTruthDocument {
+    pub doc_type: String,
+    pub doc: TruthDocument,
+}
+
 /// The generated repositories of one engine and their ground truth.
 #[derive(Debug, Clone)]
 pub struct RealSnapshots {
@@ -105,7 +142,8 @@ pub struct RealSnapshots {
     pub version: String,
     pub lucene_version: String,
     /// The repository names: `plain`, and `hashed` (OpenSearch 2.17+: hashed shard paths) or
-    /// `chunked`, both with compressed metadata and files in 256 KiB `.partN` blobs.
+    /// `chunked` (`compressed` for 1.x/2.x), with compressed metadata and files in 256 KiB
+    /// `.partN` blobs.
     pub repositories: Vec<String>,
     /// In the order they were taken.
     pub snapshots: Vec<String>,
@@ -115,7 +153,7 @@ impl RealSnapshots {
     /// The generated repositories of `source`, generating them first if the cache has none for
     /// this generator and launcher (about half a minute plus the node's start).
     pub fn get(source: RealSource) -> Result<RealSnapshots, HarnessError> {
-        let script = workspace_root().join("tests/real-snapshots/generate.py");
+        let script = source.generator();
         let generator = std::fs::read(&script)
             .map_err(|e| HarnessError::io(format!("reading {}", script.display()), e))?;
         let launcher = source.launcher()?;
@@ -188,8 +226,40 @@ impl RealSnapshots {
         Ok(docs)
     }
 
+    /// Every live document at `snapshot` with its mapping type (sources written by
+    /// `generate_legacy.py`; the others have no types and fail here), sorted by index, shard,
+    /// type and id.
+    pub fn typed_truth(&self, snapshot: &str) -> Result<Vec<TypedTruthDocument>, HarnessError> {
+        let path = self.dir.join("truth").join(format!("{snapshot}.ndjson"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
+        let mut docs = Vec::new();
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line)
+                .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))?;
+            let Some(doc_type) = v["type"].as_str() else {
+                return Err(HarnessError::io(
+                    format!("reading {}", path.display()),
+                    std::io::Error::other("a document without a mapping type"),
+                ));
+            };
+            docs.push(TypedTruthDocument {
+                doc_type: doc_type.into(),
+                doc: TruthDocument {
+                    index: v["index"].as_str().unwrap_or_default().into(),
+                    shard: v["shard"].as_u64().unwrap_or_default() as u32,
+                    id: v["id"].as_str().unwrap_or_default().into(),
+                    routing: v["routing"].as_str().map(String::from),
+                    source: v["source"].as_str().map(String::from),
+                },
+            });
+        }
+        docs.sort();
+        Ok(docs)
+    }
+
     /// Per index at `snapshot`: `shards`, `documents` (`_count`), `lucene_docs` (nested children
-    /// included), `source` (whether `_source` is kept), `codec`.
+    /// included), `source` (whether `_source` is kept), `codec`; 1.x/2.x sources: `types`.
     pub fn indices(&self, snapshot: &str) -> Result<Value, HarnessError> {
         let path = self
             .dir
