@@ -14,7 +14,13 @@ Written under --out:
   truth/<snapshot>.indices.json  per index: shards, documents (`_count`), lucene_docs, source,
                              types (sorted)
   engine.json                the engine, its version, its Lucene version, the repositories and
-                             the snapshots in the order they were taken
+                             the snapshots in the order they were taken; with --upgrade-from also
+                             "upgraded": {"repository", "snapshots", "truth_of"}
+
+--upgrade-from <repository written by 1.7> (2.x nodes only): copies that repository, registers it
+as `upgraded` and takes `snap-4` into it, the node's indices as at snap-3 (truth: snap-3). The
+result holds 1.x snapshots (`snapshot-<name>`) beside a 2.x one (`snap-<name>.dat`), in index
+folders both wrote into: what a cluster upgraded from 1.7 to 2.4 leaves behind.
 
 Covered: two mapping types in one index with one `_id` present in both, custom routing (and
 `_routing: required`), full replacements, partial updates and deletes before a snapshot, several
@@ -271,11 +277,25 @@ def snapshot_all(node, repos, name):
             raise SystemExit(f"generate: snapshot {repo}/{name} ended {state}")
 
 
+def upgrade(node, old_repo, repo_dir, truth_of):
+    """A 1.x repository taken over by this 2.x node, which adds one snapshot to it."""
+    where = os.path.join(repo_dir, "upgraded")
+    shutil.copytree(old_repo, where)
+    node.json("PUT", "/_snapshot/upgraded", {"type": "fs", "settings": {"location": where}})
+    listed = node.json("GET", "/_snapshot/upgraded/_all")["snapshots"]
+    old = [s["snapshot"] for s in sorted(listed, key=lambda s: s["start_time_in_millis"])]
+    if not old or "snap-4" in old:
+        raise SystemExit(f"generate_legacy: the 1.x repository to upgrade lists {old}")
+    snapshot_all(node, ["upgraded"], "snap-4")
+    return {"repository": "upgraded", "snapshots": old + ["snap-4"], "truth_of": truth_of}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--repo-dir", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--upgrade-from")
     args = ap.parse_args()
     node = Node(args.url)
     info = node.json("GET", "/")
@@ -303,12 +323,17 @@ def main():
         snapshot_all(node, repos, snap)
         write_truth(args.out, snap, docs, summary)
 
+    engine = {"engine": "elasticsearch", "version": version, "lucene_version": info["version"].get("lucene_version"),
+              "repositories": sorted(repos), "snapshots": snapshots}
+    if args.upgrade_from:
+        if major != 2:
+            raise SystemExit("generate_legacy: --upgrade-from needs a 2.x node")
+        engine["upgraded"] = upgrade(node, args.upgrade_from, args.repo_dir, snapshots[-1])
+        repos["upgraded"] = None
     for name in repos:
         shutil.copytree(os.path.join(args.repo_dir, name), os.path.join(args.out, "repos", name))
     with open(os.path.join(args.out, "engine.json"), "w") as f:
-        json.dump({"engine": "elasticsearch", "version": version,
-                   "lucene_version": info["version"].get("lucene_version"),
-                   "repositories": sorted(repos), "snapshots": snapshots}, f, indent=1)
+        json.dump(engine, f, indent=1)
     print(f"generate_legacy: elasticsearch {version}: {len(repos)} repositories, snapshots {', '.join(snapshots)}",
           file=sys.stderr)
 

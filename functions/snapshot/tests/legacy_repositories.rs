@@ -355,3 +355,75 @@ fn elasticsearch_1_7_documents_read_exactly_as_the_node_held_them() {
 fn elasticsearch_2_4_documents_read_exactly_as_the_node_held_them() {
     documents_are_the_nodes(RealSource::Elasticsearch2_4);
 }
+
+#[test]
+fn a_1_x_repository_that_2_x_took_over_holds_both_formats() {
+    // 1.7 wrote snap-1..3 (`snapshot-<name>`); 2.4 added snap-4 (`snap-snap-4.dat`) into the
+    // same index folders, its `__N` blobs continuing the 1.x ones.
+    let es2 = real(RealSource::Elasticsearch2_4);
+    let es1 = real(RealSource::Elasticsearch1_7);
+    let up = es2
+        .upgraded
+        .clone()
+        .expect("the 2.4 source takes over a 1.7 repository");
+    let repo = open(&es2, &up.repository);
+    let got: Vec<(&str, MetadataFormat, Option<&str>)> = repo
+        .data()
+        .snapshots
+        .iter()
+        .map(|s| (s.name.as_str(), s.format, s.version.as_deref()))
+        .collect();
+    let (last, old) = up.snapshots.split_last().unwrap();
+    let mut want: Vec<(&str, MetadataFormat, Option<&str>)> = old
+        .iter()
+        .map(|s| {
+            (
+                s.as_str(),
+                MetadataFormat::Legacy,
+                Some(es1.version.as_str()),
+            )
+        })
+        .collect();
+    want.push((
+        last,
+        MetadataFormat::Checksummed,
+        Some(es2.version.as_str()),
+    ));
+    assert_eq!(got, want);
+    for (snapshot, truth_source, truth_of) in
+        old.iter()
+            .map(|s| (s, &es1, s.as_str()))
+            .chain([(last, &es2, up.truth_of.as_str())])
+    {
+        let snap = repo.snapshot(snapshot).unwrap();
+        let summary = truth_source.indices(truth_of).unwrap();
+        let summary = summary.as_object().unwrap();
+        assert_eq!(
+            snap.index_names().iter().collect::<Vec<_>>(),
+            summary.keys().collect::<Vec<_>>(),
+            "{snapshot}"
+        );
+        for (index, truth) in summary {
+            let meta = snap.index(index).unwrap();
+            assert_eq!(
+                u64::from(meta.number_of_shards),
+                truth["shards"].as_u64().unwrap()
+            );
+            assert_eq!(
+                meta.version_created.as_deref(),
+                Some(truth_source.version.as_str())
+            );
+            for shard in 0..meta.number_of_shards {
+                let list = snap.shard(&meta, shard).unwrap();
+                let dir = snap.shard_directory(&list).unwrap();
+                for f in &list.files {
+                    let bytes = dir.open(&f.physical_name).unwrap().read_all().unwrap();
+                    let stored = verify_footer(&bytes).unwrap_or_else(|e| {
+                        panic!("{snapshot} {index}/{shard} {}: {e}", f.physical_name)
+                    });
+                    assert_eq!(to_base36(stored), f.checksum);
+                }
+            }
+        }
+    }
+}

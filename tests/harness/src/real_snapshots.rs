@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -147,6 +148,21 @@ pub struct RealSnapshots {
     pub repositories: Vec<String>,
     /// In the order they were taken.
     pub snapshots: Vec<String>,
+    /// Elasticsearch 2.4 only: the `plain` repository of the 1.7 source taken over by the 2.4
+    /// node, which added `snap-4` to it.
+    pub upgraded: Option<Upgraded>,
+}
+
+/// A repository of 1.x snapshots to which a 2.x node added one.
+#[derive(Debug, Clone)]
+pub struct Upgraded {
+    /// Its name under `repos/`.
+    pub repository: String,
+    /// In the order they were taken: the 1.x ones, then the 2.x one.
+    pub snapshots: Vec<String>,
+    /// The snapshot of this source whose ground truth the 2.x snapshot has (same node, same
+    /// moment); the 1.x snapshots have the truth of the 1.7 source.
+    pub truth_of: String,
 }
 
 impl RealSnapshots {
@@ -157,10 +173,22 @@ impl RealSnapshots {
         let generator = std::fs::read(&script)
             .map_err(|e| HarnessError::io(format!("reading {}", script.display()), e))?;
         let launcher = source.launcher()?;
+        // 2.4 also takes over the 1.7 source's plain repository (its cache folder is in the key).
+        let upgrade_from = match source {
+            RealSource::Elasticsearch2_4 => Some(
+                RealSnapshots::get(RealSource::Elasticsearch1_7)?
+                    .repository("plain")
+                    .to_path_buf(),
+            ),
+            _ => None,
+        };
         let key = {
             let mut h = Sha256::new();
             h.update(&generator);
             h.update(launcher.to_string_lossy().as_bytes());
+            if let Some(old) = &upgrade_from {
+                h.update(old.to_string_lossy().as_bytes());
+            }
             h.finalize()
                 .iter()
                 .take(6)
@@ -170,7 +198,12 @@ impl RealSnapshots {
         let cache = workspace_root().join(".cache/real-snapshots");
         let dir = cache.join(format!("{}-{key}", source.name()));
         if !dir.join("engine.json").is_file() {
-            generate(source, &script, &cache, &dir)?;
+            // Tests of one binary ask at once: one generates, the others wait and find it.
+            static GENERATING: Mutex<()> = Mutex::new(());
+            let _one = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
+            if !dir.join("engine.json").is_file() {
+                generate(source, &script, &cache, &dir, upgrade_from.as_deref())?;
+            }
         }
         RealSnapshots::open(&dir)
     }
@@ -198,6 +231,18 @@ impl RealSnapshots {
             lucene_version: v["lucene_version"].as_str().unwrap_or_default().into(),
             repositories: strings("repositories"),
             snapshots: strings("snapshots"),
+            upgraded: v["upgraded"].as_object().map(|u| Upgraded {
+                repository: u["repository"].as_str().unwrap_or_default().into(),
+                snapshots: u["snapshots"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                truth_of: u["truth_of"].as_str().unwrap_or_default().into(),
+            }),
         })
     }
 
@@ -279,6 +324,7 @@ fn generate(
     script: &Path,
     cache: &Path,
     dir: &Path,
+    upgrade_from: Option<&Path>,
 ) -> Result<(), HarnessError> {
     std::fs::create_dir_all(cache)
         .map_err(|e| HarnessError::io(format!("creating {}", cache.display()), e))?;
@@ -289,8 +335,13 @@ fn generate(
     ));
     let _ = std::fs::remove_dir_all(&tmp);
     let (endpoint, repo_dir, node) = source.start()?;
-    let out = Command::new("python3")
-        .arg(script)
+    let mut cmd = Command::new("python3");
+    if let Some(old) = upgrade_from {
+        cmd.arg(script).arg("--upgrade-from").arg(old);
+    } else {
+        cmd.arg(script);
+    }
+    let out = cmd
         .args(["--url", &endpoint])
         .arg("--repo-dir")
         .arg(&repo_dir)
