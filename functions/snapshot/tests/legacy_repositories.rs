@@ -342,6 +342,19 @@ fn documents_are_the_nodes(source: RealSource) {
             }
         }
     }
+    // 2.4: the repository it took over from 1.7 (1.x snapshots: the 1.7 truth).
+    if let Some(up) = &real.upgraded {
+        let es1 = RealSnapshots::get(RealSource::Elasticsearch1_7).unwrap();
+        let repo = open(&real, &up.repository);
+        let (last, old) = up.snapshots.split_last().unwrap();
+        for (snapshot, truth) in old
+            .iter()
+            .map(|s| (s, es1.typed_truth(s).unwrap()))
+            .chain([(last, real.typed_truth(&up.truth_of).unwrap())])
+        {
+            assert_eq!(read(&repo, snapshot), truth, "upgraded {snapshot}");
+        }
+    }
 }
 
 #[test]
