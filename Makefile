@@ -78,7 +78,7 @@ testdata: ## Regenerate the Lucene test indexes (real Lucene 8.8.1/9.8.0/10.5.0 
 	bash tests/generators/lucene/generate.sh
 	bash tests/generators/es5/generate.sh
 
-real-snapshots: harness ## Repositories written by real OpenSearch 2.19/3.9 and Elasticsearch 8.19/9.5 nodes, with ground truth, into .cache/real-snapshots (cached by generator and launcher)
+real-snapshots: harness ## Repositories written by real Elasticsearch 1.7/2.4/8.19/9.5 and OpenSearch 2.19/3.9 nodes (and 2.19.1/3.5.0 with k-NN), with ground truth, into .cache/real-snapshots (cached by generator and launcher)
 	$(CARGO) run -q -p backfill-harness --bin real-snapshots
 
 clean: ## Remove build output and caches

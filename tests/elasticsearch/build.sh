@@ -31,6 +31,11 @@ fi
 version="$(sed -n 's:.*<es.version>\(.*\)</es.version>.*:\1:p' "$pom")"
 key="$( (cat "$pom" "$here/src/ElasticsearchNode.java" "${BASH_SOURCE[0]}"; echo "$java") | sha256sum | cut -c1-12)"
 out="$root/.cache/elasticsearch/$version-$key"
+# Two builds of one launcher at once (tests of one binary run in parallel) would delete each
+# other's files: one builds, the other waits here and finds it ready.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
 if [[ ! -f "$out/ready" ]]; then
   rm -rf "$out"
   mkdir -p "$out/classes" "$out/native"

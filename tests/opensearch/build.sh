@@ -37,6 +37,11 @@ fi
 version="$(sed -n 's:.*<os.version>\(.*\)</os.version>.*:\1:p' "$pom")"
 key="$( (cat "$pom" "${sources[@]}"; echo "$java") | sha256sum | cut -c1-12)"
 out="$root/.cache/opensearch/$version-$key"
+# Two builds of one launcher at once (tests of one binary run in parallel) would delete each
+# other's files: one builds, the other waits here and finds it ready.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
 if [[ ! -f "$out/ready" ]]; then
   rm -rf "$out"
   mkdir -p "$out/classes"

@@ -187,11 +187,11 @@ fn first_lzf_source() -> (Vec<u8>, String) {
 #[test]
 fn an_lzf_source_decodes_and_a_cut_one_is_named_as_such() {
     let (stored, json) = first_lzf_source();
-    assert!(snapshot::es::lzf::is_compressed(&stored));
+    assert!(snapshot::lzf::is_compressed(&stored));
     let mut out = Vec::new();
-    snapshot::es::lzf::decompress(&stored, &mut out).unwrap();
+    snapshot::lzf::decompress(&stored, &mut out).unwrap();
     assert_eq!(out, json.as_bytes());
-    let e = snapshot::es::lzf::decompress(&stored[..stored.len() - 1], &mut out).unwrap_err();
+    let e = snapshot::lzf::decompress(&stored[..stored.len() - 1], &mut out).unwrap_err();
     assert!(e.to_string().contains("cut off"), "{e}");
 }
 

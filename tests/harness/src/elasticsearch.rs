@@ -1,8 +1,9 @@
-//! A real Elasticsearch node (8.19 or 9.5, Maven Central artifacts, one JVM) as a writer of
-//! real snapshot repositories: the launcher in `tests/elasticsearch/` is built into
-//! `.cache/elasticsearch/` on first use (`build.sh`, keyed by content), then started by its `run`
-//! script on a port the OS picks. As root, `run` gives its folders to uid 65534 and runs the
-//! node as that user (Elasticsearch refuses root).
+//! A real Elasticsearch node (1.7, 2.4, 8.19 or 9.5, Maven Central artifacts, one JVM) as a
+//! writer of real snapshot repositories: the launcher in `tests/elasticsearch/` (8.19, 9.5) or
+//! `tests/elasticsearch-legacy/` (1.7, 2.4) is built into `.cache/elasticsearch*/` on first use
+//! (`build.sh`, keyed by content), then started by its `run` script on a port the OS picks. As
+//! root, the 8.19/9.5 `run` gives its folders to uid 65534 and runs the node as that user
+//! (Elasticsearch refuses root); 1.7/2.4 started through `NodeBuilder` run as they are.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +17,10 @@ use crate::workspace_root;
 /// A version of Elasticsearch that runs here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EsVersion {
+    /// Elasticsearch 1.7.6 (Lucene 4.10) on Java 17, `NodeBuilder` with its own HTTP module.
+    V1_7,
+    /// Elasticsearch 2.4.6 (Lucene 5.5) on Java 17, `NodeBuilder` with its own HTTP module.
+    V2_4,
     /// Elasticsearch 8.19.21 (Lucene 9.12) on the default Java 17.
     V8_19,
     /// Elasticsearch 9.5.3 (Lucene 10.5) on Temurin 25 (`JAVA25_HOME`).
@@ -25,9 +30,16 @@ pub enum EsVersion {
 impl EsVersion {
     fn name(self) -> &'static str {
         match self {
+            EsVersion::V1_7 => "1.7",
+            EsVersion::V2_4 => "2.4",
             EsVersion::V8_19 => "8.19",
             EsVersion::V9_5 => "9.5",
         }
+    }
+
+    /// 1.x/2.x: mapping types in every API, the repository layout before index-N.
+    pub fn is_legacy(self) -> bool {
+        matches!(self, EsVersion::V1_7 | EsVersion::V2_4)
     }
 }
 
@@ -73,9 +85,13 @@ impl Elasticsearch {
     }
 }
 
-/// `bash tests/elasticsearch/build.sh <version>`: the folder holding `run`.
+/// `bash tests/elasticsearch{,-legacy}/build.sh <version>`: the folder holding `run`.
 pub(crate) fn build(version: EsVersion) -> Result<PathBuf, HarnessError> {
-    let script = workspace_root().join("tests/elasticsearch/build.sh");
+    let script = workspace_root().join(if version.is_legacy() {
+        "tests/elasticsearch-legacy/build.sh"
+    } else {
+        "tests/elasticsearch/build.sh"
+    });
     let out = Command::new("bash")
         .arg(&script)
         .arg(version.name())

@@ -44,7 +44,7 @@ pub use error::HarnessError;
 pub use http::{encode_path_segment, http_request, HttpResponse};
 pub use lambda_runtime::{Invocation, RuntimeApi, RuntimeApiError};
 pub use opensearch::{Flavour, OpenSearch};
-pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument};
+pub use real_snapshots::{RealSnapshots, RealSource, TruthDocument, TypedTruthDocument, Upgraded};
 pub use s3_server::{LocalS3, S3Emulator, GOFAKES3_VERSION, S3S_FS_VERSION};
 pub use servers::{DynamoDbLocal, Moto, Osmem};
 

@@ -1,6 +1,5 @@
 //! Elasticsearch/OpenSearch meaning of Lucene stored fields: `_id` / `_uid`, `_routing`, `_source`.
 
-pub mod lzf;
 pub mod uid;
 
 use crate::lucene::field_infos::FieldInfos;

@@ -2,9 +2,11 @@
 //!
 //! `index.latest` → `index-N` (which snapshots and indices exist) → index metadata (shard
 //! count, settings, mappings) → shard snapshot (the Lucene files of the shard's commit and the
-//! blobs that hold them).
+//! blobs that hold them). Elasticsearch 1.x/2.x repositories have no `index-N`: `legacy` builds
+//! the same table from their snapshot blobs, and the rest reads them through the same types.
 
 pub mod blob_format;
+pub mod legacy;
 pub mod node;
 pub mod repository_data;
 mod shard_paths;
@@ -13,11 +15,14 @@ pub mod smile;
 
 use std::sync::Arc;
 
+use crate::lzf;
 use crate::blob::{BlobError, BlobStore};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::lucene::directory::Directory;
 pub use node::Node;
-pub use repository_data::{IndexEntry, RepositoryData, SnapshotEntry, SnapshotState};
+pub use repository_data::{
+    IndexEntry, Layout, MetadataFormat, RepositoryData, SnapshotEntry, SnapshotState,
+};
 pub use shard_snapshot::{FileInfo, ShardSnapshot};
 
 /// An opened snapshot repository (cheap to clone).
@@ -28,7 +33,8 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Reads the newest repository generation.
+    /// Reads the newest repository generation (or, in the Elasticsearch 1.x/2.x layout, the
+    /// snapshot blobs at the root).
     pub fn open(store: Arc<dyn BlobStore>) -> Result<Repository> {
         let loc = Location {
             repository: Some(store.location()),
@@ -66,12 +72,17 @@ impl Repository {
                             ),
                         ))
                     }
+                    None if legacy::looks_legacy(&listed) => {
+                        let data = legacy::open(store.as_ref(), &loc, &listed)?;
+                        return Ok(Repository {
+                            store,
+                            data: Arc::new(data),
+                        });
+                    }
                     None => {
                         return Err(Error::new(
                             loc,
-                            ErrorKind::Corrupt(
-                                "not a snapshot repository: no index.latest and no index-N blob".into(),
-                            ),
+                            ErrorKind::Unsupported(legacy::describe_unknown(&listed)),
                         ))
                     }
                 }
@@ -153,18 +164,34 @@ impl Repository {
         }
     }
 
-    fn read_metadata(&self, loc: &Location, path: &str, codec: &str) -> Result<Node> {
+    fn read_metadata(
+        &self,
+        loc: &Location,
+        path: &str,
+        codec: &str,
+        format: MetadataFormat,
+    ) -> Result<Node> {
         let bytes = self.store.read(path).map_err(|e| {
-            // Every metadata blob's name comes from index-N (which has no checksum).
+            // Every metadata blob's name comes from index-N (which has no checksum), or in
+            // the legacy layout from the snapshot's own blob.
             let e = match e {
                 BlobError::NotFound { path } => BlobError::NotFound {
-                    path: format!("{path} (named by index-{})", self.data.generation),
+                    path: match self.data.layout {
+                        Layout::Generations => {
+                            format!("{path} (named by index-{})", self.data.generation)
+                        }
+                        Layout::Legacy => format!("{path} (named by the snapshot's blob)"),
+                    },
                 },
                 e => e,
             };
             Error::new(loc.clone(), e).within(&Location::file(path))
         })?;
-        blob_format::decode(path, &bytes, codec).map_err(|e| e.within(loc))
+        match format {
+            MetadataFormat::Checksummed => blob_format::decode(path, &bytes, codec),
+            MetadataFormat::Legacy => legacy::decode(path, &bytes),
+        }
+        .map_err(|e| e.within(loc))
     }
 }
 
@@ -223,10 +250,10 @@ impl Snapshot {
     }
 
     pub fn info(&self) -> Result<SnapshotInfo> {
-        let path = format!("snap-{}.dat", self.entry.uuid);
-        let root = self
-            .repo
-            .read_metadata(&self.location(), &path, "snapshot")?;
+        let path = self.entry.info_blob();
+        let root =
+            self.repo
+                .read_metadata(&self.location(), &path, "snapshot", self.entry.format)?;
         let s = root.get("snapshot").unwrap_or(&root);
         let version = s
             .get("version_id")
@@ -276,8 +303,10 @@ impl Snapshot {
             ..self.location()
         };
         let blob_id = self.repo.data.index_metadata_blob_id(&self.entry, entry);
-        let path = format!("indices/{}/meta-{blob_id}.dat", entry.id);
-        let root = self.repo.read_metadata(&loc, &path, "index-metadata")?;
+        let path = self.entry.index_metadata_blob(&entry.id, &blob_id);
+        let root = self
+            .repo
+            .read_metadata(&loc, &path, "index-metadata", self.entry.format)?;
         IndexMetadata::from_node(name, entry, &root).map_err(|e| {
             Error::new(
                 Location {
@@ -312,8 +341,9 @@ impl Snapshot {
         } else {
             self.hashed_shard_metadata(&loc, index, shard)?
         };
-        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
-        ShardSnapshot::from_node(index.name.clone(), shard, dir, &root).map_err(|e| {
+        let path = self.entry.shard_blob(&dir);
+        let legacy = self.repo.data.layout == Layout::Legacy;
+        ShardSnapshot::from_node(index.name.clone(), shard, dir, &root, legacy).map_err(|e| {
             Error::new(
                 Location {
                     file: Some(path.clone()),
@@ -326,8 +356,11 @@ impl Snapshot {
 
     /// A shard's `snap-<uuid>.dat` in the folder `dir`.
     fn shard_metadata(&self, loc: &Location, dir: &str) -> Result<Node> {
-        let path = format!("{dir}/snap-{}.dat", self.entry.uuid);
-        match self.repo.read_metadata(loc, &path, "snapshot") {
+        let path = self.entry.shard_blob(dir);
+        match self
+            .repo
+            .read_metadata(loc, &path, "snapshot", self.entry.format)
+        {
             Err(e) if matches!(e.kind, ErrorKind::Blob(BlobError::NotFound { .. })) => {
                 let shallow = format!("{dir}/shallow-snap-{}.dat", self.entry.uuid);
                 if self.repo.store.read_range(&shallow, 0, 1).is_ok() {
@@ -386,7 +419,7 @@ impl Snapshot {
         let mut dir = shard
             .directory(self.repo.store.clone())
             .map_err(|e| e.within(&loc))?;
-        dir.set_listed_in(&format!("{}/snap-{}.dat", shard.folder, self.entry.uuid));
+        dir.set_listed_in(&self.entry.shard_blob(&shard.folder));
         Ok(dir)
     }
 }
@@ -481,7 +514,8 @@ impl IndexMetadata {
     }
 }
 
-/// Mappings come as `[{"_doc": {...}}]`, as an object, or as compressed JSON bytes.
+/// Mappings come as `[{"_doc": {...}}]` (1.x/2.x: one entry per mapping type), as an object,
+/// or as compressed JSON bytes (`DFL\0` DEFLATE; LZF in 1.x).
 fn decode_mappings(node: Option<&Node>) -> std::result::Result<Node, String> {
     fn one(n: &Node) -> std::result::Result<Vec<(String, Node)>, String> {
         match n {
@@ -489,6 +523,11 @@ fn decode_mappings(node: Option<&Node>) -> std::result::Result<Node, String> {
             Node::Binary(b) => {
                 let json = match b.strip_prefix(b"DFL\0") {
                     Some(z) => blob_format::inflate_all(z)?,
+                    None if lzf::is_compressed(b) => {
+                        let mut json = Vec::new();
+                        lzf::decompress(b, &mut json).map_err(|e| e.to_string())?;
+                        json
+                    }
                     None => b.clone(),
                 };
                 let v: serde_json::Value = serde_json::from_slice(&json)

@@ -1,4 +1,5 @@
-//! `index-N`: the repository's table of contents (plain JSON).
+//! `index-N`: the repository's table of contents (plain JSON). Repositories of Elasticsearch
+//! 1.x/2.x have none; `legacy.rs` builds the same table from their snapshot blobs.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,18 @@ impl SnapshotState {
         }
     }
 
+    /// The state as 1.x/2.x snapshot blobs spell it (`"SUCCESS"`).
+    pub(super) fn from_name(name: &str) -> Self {
+        match name {
+            "IN_PROGRESS" => SnapshotState::InProgress,
+            "SUCCESS" => SnapshotState::Success,
+            "FAILED" => SnapshotState::Failed,
+            "PARTIAL" => SnapshotState::Partial,
+            "INCOMPATIBLE" => SnapshotState::Incompatible,
+            _ => SnapshotState::Unknown(-1),
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             SnapshotState::InProgress => "IN_PROGRESS",
@@ -38,6 +51,19 @@ impl SnapshotState {
     }
 }
 
+/// How a snapshot's metadata blobs are named and framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataFormat {
+    /// `snap-<uuid>.dat`, `indices/<id>/meta-<blob id>.dat`, `indices/<id>/<shard>/snap-<uuid>.dat`
+    /// in ChecksumBlobStoreFormat: ES 2.0+ and OpenSearch. ES 2.x names things by name: its
+    /// snapshot uuid is the snapshot name and its index id the index name.
+    Checksummed,
+    /// ES 1.x (`LegacyBlobStoreFormat` in 2.x): `snapshot-<name>`, `indices/<index>/snapshot-<name>`,
+    /// `indices/<index>/<shard>/snapshot-<name>`, bare JSON (or SMILE), LZF-compressed when the
+    /// repository compresses.
+    Legacy,
+}
+
 #[derive(Debug, Clone)]
 pub struct SnapshotEntry {
     pub name: String,
@@ -47,6 +73,42 @@ pub struct SnapshotEntry {
     pub version: Option<String>,
     /// index id → index-metadata identifier (ES ≥ 7.9, OpenSearch).
     pub index_metadata_lookup: BTreeMap<String, String>,
+    pub format: MetadataFormat,
+}
+
+impl SnapshotEntry {
+    /// The snapshot's own blob (SnapshotInfo) at the repository root.
+    pub fn info_blob(&self) -> String {
+        match self.format {
+            MetadataFormat::Checksummed => format!("snap-{}.dat", self.uuid),
+            MetadataFormat::Legacy => format!("snapshot-{}", self.name),
+        }
+    }
+
+    /// An index's metadata blob in the index folder `indices/<id>`.
+    pub fn index_metadata_blob(&self, index_id: &str, blob_id: &str) -> String {
+        match self.format {
+            MetadataFormat::Checksummed => format!("indices/{index_id}/meta-{blob_id}.dat"),
+            MetadataFormat::Legacy => format!("indices/{index_id}/snapshot-{}", self.name),
+        }
+    }
+
+    /// A shard's file list in the shard folder `dir`.
+    pub fn shard_blob(&self, dir: &str) -> String {
+        match self.format {
+            MetadataFormat::Checksummed => format!("{dir}/snap-{}.dat", self.uuid),
+            MetadataFormat::Legacy => format!("{dir}/snapshot-{}", self.name),
+        }
+    }
+}
+
+/// Where the table of contents came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `index.latest` / `index-N` (ES 5.0+, OpenSearch).
+    Generations,
+    /// ES 1.x/2.x: the snapshot blobs at the root (and the `index` list where a store cannot list).
+    Legacy,
 }
 
 #[derive(Debug, Clone)]
@@ -62,7 +124,9 @@ pub struct IndexEntry {
 
 #[derive(Debug, Clone)]
 pub struct RepositoryData {
+    /// The `index-N` read; -1 in the legacy layout, which has none.
     pub generation: i64,
+    pub layout: Layout,
     pub snapshots: Vec<SnapshotEntry>,
     pub indices: Vec<IndexEntry>,
     /// identifier → blob id of the index metadata (ES ≥ 7.9, OpenSearch).
@@ -107,6 +171,7 @@ impl RepositoryData {
                         .map(SnapshotState::from_code),
                     version: s.get("version").and_then(Node::as_str).map(str::to_string),
                     index_metadata_lookup,
+                    format: MetadataFormat::Checksummed,
                 });
             }
         }
@@ -143,6 +208,7 @@ impl RepositoryData {
         let index_metadata_identifiers = string_map(root.get("index_metadata_identifiers"));
         Ok(RepositoryData {
             generation,
+            layout: Layout::Generations,
             snapshots,
             indices,
             index_metadata_identifiers,

@@ -17,7 +17,8 @@ pub struct FileInfo {
     pub blob_name: String,
     pub physical_name: String,
     pub length: u64,
-    /// CRC32 from the file's footer, base 36.
+    /// CRC32 from the file's footer, base 36; empty where the writer recorded none (ES 1.x
+    /// omits it for files it has no checksum of).
     pub checksum: String,
     pub part_size: Option<u64>,
     pub written_by: Option<String>,
@@ -53,6 +54,7 @@ impl ShardSnapshot {
         shard: u32,
         folder: String,
         root: &Node,
+        legacy: bool,
     ) -> std::result::Result<ShardSnapshot, String> {
         let files = root
             .get("files")
@@ -70,8 +72,13 @@ impl ShardSnapshot {
                 .filter(|l| *l >= 0)
                 .ok_or_else(|| format!("{physical_name} has no valid length"))?
                 as u64;
-            let checksum =
-                s("checksum").ok_or_else(|| format!("{physical_name} has no checksum"))?;
+            // Optional in ES 1.x/2.x (`BlobStoreIndexShardSnapshot.FileInfo.toXContent` writes
+            // it only when known); every later writer records one.
+            let checksum = match s("checksum") {
+                Some(c) => c,
+                None if legacy => String::new(),
+                None => return Err(format!("{physical_name} has no checksum")),
+            };
             let part_size = f
                 .get("part_size")
                 .and_then(Node::as_i64)
@@ -167,7 +174,12 @@ impl ShardSnapshot {
                 Arc::new(BlobFile::new(f.physical_name.clone(), store.clone(), parts))
             };
             dir.insert(
-                LuceneFile::new(&f.physical_name, src, Some(&f.checksum)).with_blob(&f.blob_name),
+                LuceneFile::new(
+                    &f.physical_name,
+                    src,
+                    (!f.checksum.is_empty()).then_some(f.checksum.as_str()),
+                )
+                .with_blob(&f.blob_name),
             );
         }
         Ok(dir)

@@ -392,8 +392,8 @@ impl ShardReader {
                     let stored = &seg.stored_fields().last().expect("the document just read");
                     let mut at = SourceAt::Chunk(source.clone());
                     // Elasticsearch 1.x `_source.compress`: hand out the JSON, as ES does.
-                    if es::lzf::is_compressed(&stored.bytes[source.clone()]) {
-                        if let Err(e) = es::lzf::decompress(&stored.bytes[source], &mut self.owned)
+                    if crate::lzf::is_compressed(&stored.bytes[source.clone()]) {
+                        if let Err(e) = crate::lzf::decompress(&stored.bytes[source], &mut self.owned)
                         {
                             let segment = seg.name();
                             return Err(self.dir.locate(seg.locate(Error::new(

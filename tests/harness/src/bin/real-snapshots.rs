@@ -1,7 +1,7 @@
 //! Generates (or finds in the cache) the repositories written by real engines, with their
 //! ground truth, and prints where each is:
 //!
-//!     cargo run -p backfill-harness --bin real-snapshots [opensearch-2.19] [opensearch-3.9]
+//!     cargo run -p backfill-harness --bin real-snapshots [opensearch-2.19] [elasticsearch-1.7] …
 
 use backfill_harness::{RealSnapshots, RealSource};
 

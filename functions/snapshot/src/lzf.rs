@@ -1,7 +1,8 @@
-//! Elasticsearch 1.x `_source.compress: true`: the `_source` stored as LZF chunks.
+//! LZF, as Elasticsearch 1.x compresses a `_source` (`_source.compress: true`), and metadata
+//! blobs and mappings (`compress: true` repositories; 2.x still reads them).
 //!
 //! Elasticsearch 1.7 (`SourceFieldMapper`, `LZFCompressor`, `LZFCompressedStreamOutput`, read in
-//! the 1.7.6 sources) writes the source through the shaded ning `compress-lzf` `ChunkEncoder` and
+//! the 1.7.6 sources) writes through the shaded ning `compress-lzf` `ChunkEncoder` and
 //! recognises it by its first bytes: `'Z' 'V'` and a chunk type of 0 or 1
 //! (`LZFCompressor.isCompressed`). Each chunk (ning `LZFChunk`, compress-lzf 1.0.2) is
 //! - `'Z' 'V' 0`, a 2-byte big-endian length, then that many bytes as they are, or
@@ -14,7 +15,8 @@
 const BLOCK_UNCOMPRESSED: u8 = 0;
 const BLOCK_COMPRESSED: u8 = 1;
 
-/// Whether a stored `_source` is LZF-compressed, by the test Elasticsearch itself applies.
+/// Whether bytes (a stored `_source`, a blob) are LZF-compressed, by the test Elasticsearch
+/// itself applies.
 pub fn is_compressed(source: &[u8]) -> bool {
     source.len() >= 3
         && source[0] == b'Z'
@@ -24,7 +26,7 @@ pub fn is_compressed(source: &[u8]) -> bool {
 
 /// What is wrong with LZF data, with the offset in the compressed bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("LZF-compressed _source at byte {at}: {what}")]
+#[error("LZF data at byte {at}: {what}")]
 pub struct LzfError {
     pub at: usize,
     pub what: String,
@@ -129,4 +131,22 @@ fn decode_block(block: &[u8], plain: usize, out: &mut Vec<u8>) -> Result<(), Lzf
         return err(block.len(), format!("{} byte(s) where the chunk header says {plain}", out.len() - start));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decompressed(data: &[u8]) -> Result<Vec<u8>, LzfError> {
+        let mut out = Vec::new();
+        decompress(data, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn bad_chunks_are_errors_naming_the_offset() {
+        assert_eq!(decompressed(b"ZV\x00\x00\x05abc").unwrap_err().at, 0);
+        let e = decompressed(b"ZV\x01\x00\x02\x00\x03\x20\x00").unwrap_err();
+        assert!(e.what.contains("back reference"), "{e}");
+        assert!(!is_compressed(b"ZV\x09\x00\x00"));
+    }
 }
