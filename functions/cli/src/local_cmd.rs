@@ -129,11 +129,10 @@ async fn setup(a: SetupArgs) -> Result<()> {
     create_bucket(&s3, &a.bucket).await?;
     if !a.repo.starts_with("s3://") {
         let dir = Path::new(&a.repo);
-        if !dir.join("index.latest").is_file() {
-            bail!(
-                "{} is not a snapshot repository (no index.latest)",
-                dir.display()
-            );
+        // Every layout the reader knows (5.x+ `index.latest`, 1.x/2.x `index`), or its reason.
+        let local = std::sync::Arc::new(snapshot::LocalDirectory::new(dir));
+        if let Err(e) = snapshot::Repository::open(local) {
+            bail!("{} is not a snapshot repository: {e}", dir.display());
         }
         let n = upload_dir(&s3, &a.bucket, "snapshots", dir).await?;
         setup.snapshot_repository = format!("s3://{}/snapshots", a.bucket);

@@ -7,6 +7,8 @@
 //! it, and a worker whose backfill names a target outside its allowed list refuses to send the
 //! credentials there.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,6 +18,7 @@ use backfill_core::model::{BackfillRecord, SnapshotRef, TargetRef};
 use backfill_core::WorkStore;
 use backfill_faults::BasicAuthGate;
 use backfill_harness::{http_request, DynamoDbLocal, Flavour, Moto, OpenSearch};
+use common::s3_texts;
 use serde_json::{json, Value};
 
 /// Distinctive, so that finding it anywhere means it leaked.
@@ -101,31 +104,6 @@ fn repository(root: &Path) -> PathBuf {
     );
     b.write_snapshot("snap").unwrap();
     root.to_path_buf()
-}
-
-/// Every object under `s3://bucket/prefix`, as text.
-async fn s3_texts(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<(String, String)> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for o in listed.contents() {
-        let key = o.key().unwrap().to_string();
-        let body = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .unwrap();
-        let bytes = body.body.collect().await.unwrap().into_bytes();
-        out.push((key, String::from_utf8_lossy(&bytes).into_owned()));
-    }
-    out
 }
 
 fn fleet_logs(local: &Path) -> String {

@@ -169,3 +169,47 @@ pub fn worker_logs(local: &Path) -> String {
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 temporary path")
 }
+
+/// Every object under `s3://bucket/prefix`, as text.
+pub async fn s3_texts(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Vec<(String, String)> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for o in listed.contents() {
+        let key = o.key().unwrap().to_string();
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        out.push((key, String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    out
+}
+
+/// The failed-documents reports of the local setup whose bucket is `bucket` (in moto), one JSON
+/// value per reported document.
+pub fn reported_documents(aws_endpoint: &str, bucket: &str) -> Vec<Value> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let texts = rt.block_on(async {
+        let s3 = backfill_harness::s3_client(&backfill_harness::sdk_config(aws_endpoint).await);
+        s3_texts(&s3, bucket, "reports/").await
+    });
+    texts
+        .iter()
+        .flat_map(|(_, text)| text.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

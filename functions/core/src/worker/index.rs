@@ -157,14 +157,12 @@ pub fn typeless_mappings(by_type: &Value) -> Value {
                         for (field, def) in p {
                             properties
                                 .entry(field.clone())
-                                .or_insert_with(|| clean(def));
+                                .or_insert_with(|| def.clone());
                         }
                     }
                 }
-                // Gone in OpenSearch.
-                "_all" | "include_in_all" => {}
                 _ => {
-                    merged.entry(k.clone()).or_insert_with(|| clean(v));
+                    merged.entry(k.clone()).or_insert_with(|| v.clone());
                 }
             }
         }
@@ -172,19 +170,9 @@ pub fn typeless_mappings(by_type: &Value) -> Value {
     if has_properties {
         merged.insert("properties".into(), Value::Object(properties));
     }
+    // Elasticsearch 1.x/2.x forms (`string`, …) in those OpenSearch takes.
+    super::mapping_upgrade::upgrade(&mut merged);
     Value::Object(merged)
-}
-
-fn clean(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "include_in_all")
-                .map(|(k, v)| (k.clone(), clean(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod index;
 mod limiter;
+mod mapping_upgrade;
 mod open;
 mod reader;
 mod sender;
