@@ -117,6 +117,22 @@ fn real_repositories_into_opensearch_3_9() {
     );
 }
 
+/// Vector indices of the k-NN plugin (lucene and faiss engines, derived source on and off, an
+/// object and a nested vector) into a k-NN node: the vectors the snapshot does not hold in
+/// `_source` are rebuilt and arrive.
+#[test]
+fn knn_repositories_into_opensearch_3_5_with_knn() {
+    backfill_into(
+        Flavour::V3_5Knn,
+        &[Case {
+            source: RealSource::OpenSearch3_5Knn,
+            repository: "plain",
+            snapshot: "snap-2",
+            refused: &[],
+        }],
+    );
+}
+
 fn backfill_into(flavour: Flavour, cases: &[Case]) {
     let dynamodb = DynamoDbLocal::start().expect("DynamoDB Local (run `make harness`)");
     let moto = Moto::start().expect("moto (run `make harness`)");
@@ -273,6 +289,9 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
         };
         truth.retain(|d| !case.refused.iter().any(|r| r.0 == d.index && r.1 == d.id));
         assert_target_holds(&target.endpoint, &indices, &truth, &what, &local);
+        if case.source == RealSource::OpenSearch3_5Knn {
+            assert_exact_neighbours(&target.endpoint, &truth, &what);
+        }
         eprintln!("{what}: {} documents compared", truth.len());
     }
 }
@@ -322,6 +341,69 @@ fn assert_compressed_index_keeps_its_codec(endpoint: &str, what: &str) {
         settings["compressed"]["settings"]["index.codec"], "best_compression",
         "{what}: {settings}"
     );
+}
+
+/// An exact k-NN query (the plugin's `knn_score` script, L2) on the target returns the
+/// neighbours the snapshot's vectors give: for the top-level `vec` of each k-NN index, the ten
+/// nearest distances equal those computed from the node's own `_source`, and each hit's
+/// distance is its vector's.
+fn assert_exact_neighbours(endpoint: &str, truth: &[TruthDocument], what: &str) {
+    let mut by_index: BTreeMap<&str, Vec<(&str, Vec<f64>)>> = BTreeMap::new();
+    for d in truth {
+        let source: Value = serde_json::from_str(d.source.as_deref().unwrap()).unwrap();
+        if let Some(v) = source["vec"].as_array() {
+            let v = v.iter().map(|x| x.as_f64().unwrap()).collect();
+            by_index.entry(&d.index).or_default().push((&d.id, v));
+        }
+    }
+    assert!(
+        by_index.len() >= 4,
+        "{what}: k-NN indices {:?}",
+        by_index.keys()
+    );
+    let l2 = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
+    for (index, docs) in &by_index {
+        let query = &docs[docs.len() / 2].1;
+        let body = json!({"size": 10, "query": {"script_score": {
+            "query": {"match_all": {}},
+            "script": {"source": "knn_score", "lang": "knn",
+                       "params": {"field": "vec", "query_value": query, "space_type": "l2"}}}}});
+        let r = http_request(
+            endpoint,
+            "POST",
+            &format!("/{index}/_search"),
+            &[("content-type", "application/json")],
+            &serde_json::to_vec(&body).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "{what}: {index}: {}", r.text());
+        let hits = r.json().unwrap()["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut want: Vec<f64> = docs.iter().map(|(_, v)| l2(v, query)).collect();
+        want.sort_by(f64::total_cmp);
+        want.truncate(10);
+        let vectors: BTreeMap<&str, &Vec<f64>> = docs.iter().map(|(id, v)| (*id, v)).collect();
+        let got: Vec<f64> = hits
+            .iter()
+            .map(|h| l2(vectors[h["_id"].as_str().unwrap()], query))
+            .collect();
+        // The node computes in f32: neighbours at nearly the same distance may trade places.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs());
+        assert!(
+            got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| close(*g, *w)),
+            "{what}: {index}: nearest distances {got:?}, expected {want:?}"
+        );
+        for (h, d) in hits.iter().zip(&got) {
+            // The score is 1 / (1 + squared L2).
+            let score = h["_score"].as_f64().unwrap();
+            assert!(
+                (score * (1.0 + d) - 1.0).abs() < 1e-3,
+                "{what}: {index}: {h}"
+            );
+        }
+    }
 }
 
 /// Empties the target of the previous case's indices.
