@@ -256,6 +256,10 @@ impl<'a> ByteReader<'a> {
 
     pub fn map_of_strings(&mut self) -> DecodeResult<Vec<(String, String)>> {
         let n = self.vint_len()?;
+        self.string_pairs(n)
+    }
+
+    fn string_pairs(&mut self, n: usize) -> DecodeResult<Vec<(String, String)>> {
         let mut out = Vec::with_capacity(n.min(1024));
         for _ in 0..n {
             let k = self.string()?;
@@ -273,13 +277,7 @@ impl<'a> ByteReader<'a> {
     /// Lucene 4.x–5.0 `readStringStringMap`: the count is a 4-byte int (the file's order).
     pub fn legacy_map_of_strings(&mut self) -> DecodeResult<Vec<(String, String)>> {
         let n = self.legacy_count()?;
-        let mut out = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            let k = self.string()?;
-            let v = self.string()?;
-            out.push((k, v));
-        }
-        Ok(out)
+        self.string_pairs(n)
     }
 
     /// Lucene 4.x–5.0 `readStringSet`: the count is a 4-byte int (the file's order).
