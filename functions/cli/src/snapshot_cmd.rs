@@ -354,4 +354,11 @@ fn report_skips(index: &str, shard: u32, s: &ShardStats) {
             s.without_source_ids.join(", ")
         );
     }
+    if s.not_rebuilt > 0 {
+        eprintln!(
+            "warning: index {index} shard {shard}: {} live document(s) have k-NN vectors that could not be put back into _source and were skipped (first ids: {})",
+            s.not_rebuilt,
+            s.not_rebuilt_ids.join(", ")
+        );
+    }
 }

@@ -120,6 +120,21 @@ fn real_repositories_into_opensearch_3_9() {
 /// Vector indices of the k-NN plugin (lucene and faiss engines, derived source on and off, an
 /// object and a nested vector) into a k-NN node: the vectors the snapshot does not hold in
 /// `_source` are rebuilt and arrive.
+/// The same on 2.19 (derived source opt-in there), where vectors inside `nested` fields cannot be
+/// put back: each such document is reported, never sent without its vectors.
+#[test]
+fn knn_repositories_into_opensearch_2_19_with_knn() {
+    backfill_into(
+        Flavour::V2_19Knn,
+        &[Case {
+            source: RealSource::OpenSearch2_19Knn,
+            repository: "plain",
+            snapshot: "snap-2",
+            refused: &[],
+        }],
+    );
+}
+
 #[test]
 fn knn_repositories_into_opensearch_3_5_with_knn() {
     backfill_into(
@@ -216,11 +231,16 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
             })
             .collect();
         refused.sort();
-        let want_refused: Vec<(String, String, String)> = case
+        let mut want_refused: Vec<(String, String, String)> = case
             .refused
             .iter()
             .map(|(i, d, t)| (i.to_string(), d.to_string(), t.to_string()))
+            .chain(not_rebuilt(
+                &real.repository(case.repository),
+                case.snapshot,
+            ))
             .collect();
+        want_refused.sort();
         assert_eq!(
             refused, want_refused,
             "{what}: refused documents {reported:?}"
@@ -236,10 +256,10 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
             Duration::from_secs(120),
         );
         // Exit 3: counts differ (the documents without `_source` were not sent, or were refused).
-        let refused_in = |index: &str| case.refused.iter().filter(|r| r.0 == index).count() as u64;
+        let refused_in = |index: &str| want_refused.iter().filter(|r| r.0 == index).count() as u64;
         assert_eq!(
             cat.code,
-            if no_source.is_empty() && case.refused.is_empty() {
+            if no_source.is_empty() && want_refused.is_empty() {
                 0
             } else {
                 3
@@ -261,12 +281,16 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
                     )),
                     "{what}\n{out}"
                 );
-            } else {
+            } else if refused_in(index) == 0 {
                 assert_eq!(line, None, "{what}: counts of {index}\n{out}");
             }
         }
-        for (index, _, _) in case.refused {
+        for (index, _, error_type) in &want_refused {
             let k = refused_in(index);
+            if error_type == "vectors_not_rebuilt" {
+                let line = format!("NOT REBUILT {index}: {k} of its");
+                assert!(out.contains(&line), "{what}: no {line:?}\n{out}");
+            }
             let line = out
                 .lines()
                 .find(|l| l.contains(&format!("MISMATCH {index}:")));
@@ -287,13 +311,34 @@ fn backfill_into(flavour: Flavour, cases: &[Case]) {
         } else {
             (real.truth(case.snapshot).unwrap(), indices)
         };
-        truth.retain(|d| !case.refused.iter().any(|r| r.0 == d.index && r.1 == d.id));
+        truth.retain(|d| !want_refused.iter().any(|r| r.0 == d.index && r.1 == d.id));
         assert_target_holds(&target.endpoint, &indices, &truth, &what, &local);
         if case.source == RealSource::OpenSearch3_5Knn {
             assert_exact_neighbours(&target.endpoint, &truth, &what);
         }
         eprintln!("{what}: {} documents compared", truth.len());
     }
+}
+
+/// The documents of a k-NN derived-source index whose vectors the reader cannot put back (2.19
+/// vectors in `nested` fields): the worker must report each as `vectors_not_rebuilt`.
+fn not_rebuilt(repo: &Path, snapshot: &str) -> Vec<(String, String, String)> {
+    use snapshot::{LocalDirectory, ReadOptions, Repository, ShardEntryRef, ShardReader};
+    let r = Repository::open(std::sync::Arc::new(LocalDirectory::new(repo))).unwrap();
+    let snap = r.snapshot(snapshot).unwrap();
+    let mut out = Vec::new();
+    for index in snap.index_names() {
+        for shard in 0..snap.index(&index).unwrap().number_of_shards {
+            let mut reader =
+                ShardReader::open(&snap, &index, shard, ReadOptions::default()).unwrap();
+            while let Some(entry) = reader.next_entry_ref().unwrap() {
+                if let ShardEntryRef::NotRebuilt { id, .. } = entry {
+                    out.push((index.clone(), id, "vectors_not_rebuilt".to_string()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The ground truth of a 1.x/2.x snapshot with each document in the index its type goes to, and

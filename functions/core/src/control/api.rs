@@ -262,6 +262,9 @@ pub struct SourceIndex {
     /// Of `documents`, those whose `_source` is not in the snapshot: they cannot be migrated.
     #[serde(default)]
     pub without_source: u64,
+    /// Of `documents`, those of a k-NN derived-source index whose vectors cannot be put back.
+    #[serde(default)]
+    pub not_rebuilt: u64,
 }
 
 /// An index whose counts differ; `target` is `None` when the target lacks the index.

@@ -103,6 +103,7 @@ pub fn count_source(
                 shards: meta.number_of_shards,
                 documents: 0,
                 without_source: 0,
+                not_rebuilt: 0,
             },
         );
     }
@@ -114,14 +115,16 @@ pub fn count_source(
         let i = indices.get_mut(&index).expect("listed above");
         i.documents += n.documents;
         i.without_source += n.without_source;
+        i.not_rebuilt += n.not_rebuilt;
     }
     Ok(indices.into_values().collect())
 }
 
 struct ShardCount {
-    /// Live top-level documents, with or without `_source`.
+    /// Live top-level documents, with or without `_source`, rebuilt or not.
     documents: u64,
     without_source: u64,
+    not_rebuilt: u64,
 }
 
 fn count_shard(snap: &Snapshot, index: &str, shard: u32) -> Result<ShardCount, snapshot::Error> {
@@ -129,8 +132,9 @@ fn count_shard(snap: &Snapshot, index: &str, shard: u32) -> Result<ShardCount, s
     while reader.next_document_ref()?.is_some() {}
     let stats = reader.stats();
     Ok(ShardCount {
-        documents: stats.documents + stats.without_source,
+        documents: stats.documents + stats.without_source + stats.not_rebuilt,
         without_source: stats.without_source,
+        not_rebuilt: stats.not_rebuilt,
     })
 }
 
@@ -212,6 +216,12 @@ pub fn render(
             s.index, s.without_source, s.documents
         );
     }
+    for s in source.iter().filter(|s| s.not_rebuilt > 0) {
+        out += &format!(
+            "NOT REBUILT {}: {} of its {} documents have k-NN vectors that could not be put back into their _source and are not migrated (reported as vectors_not_rebuilt)\n",
+            s.index, s.not_rebuilt, s.documents
+        );
+    }
     for r in target {
         if let (Some(all), Some(top)) = (r.docs_count, r.documents) {
             if all > top {
@@ -274,6 +284,7 @@ mod tests {
                 shards: 1,
                 documents: d,
                 without_source: if n == "b" { 1 } else { 0 },
+                not_rebuilt: 0,
             })
             .collect();
         let snap = SnapshotRef {

@@ -116,6 +116,8 @@ pub struct TypeCount {
     /// Of an index's documents, those without `_source` (their type is not read): counted under
     /// type `None`.
     pub without_source: u64,
+    /// Of an index's documents, those whose k-NN vectors cannot be put back: under type `None`.
+    pub not_rebuilt: u64,
     pub shards: u32,
 }
 
@@ -154,6 +156,7 @@ fn count_types_until(
             let e = out.entry(key).or_default();
             e.documents += n.documents;
             e.without_source += n.without_source;
+            e.not_rebuilt += n.not_rebuilt;
         }
     }
     for ((index, _), c) in out.iter_mut() {
@@ -196,11 +199,12 @@ fn count_shard(
             return Ok(out);
         }
     }
-    let without = reader.stats().without_source;
-    if without > 0 {
+    let (without, not_rebuilt) = (reader.stats().without_source, reader.stats().not_rebuilt);
+    if without + not_rebuilt > 0 {
         let e = out.entry((index.to_string(), None)).or_default();
-        e.documents += without;
+        e.documents += without + not_rebuilt;
         e.without_source += without;
+        e.not_rebuilt += not_rebuilt;
     }
     Ok(out)
 }
@@ -264,6 +268,7 @@ pub fn count_by_target(
                     shards: 0,
                     documents: 0,
                     without_source: 0,
+                    not_rebuilt: 0,
                 });
                 let seen = shards_seen.entry(target).or_default();
                 if !seen.contains(index) {
@@ -272,6 +277,7 @@ pub fn count_by_target(
                 }
                 row.documents += c.documents;
                 row.without_source += c.without_source;
+                row.not_rebuilt += c.not_rebuilt;
             }
             None if c.documents > 0 => {
                 *unmapped

@@ -139,6 +139,8 @@ pub struct ShardStats {
     /// Live documents of a k-NN derived-source index whose vectors could not be put back into
     /// their `_source`: they cannot be migrated as they are.
     pub not_rebuilt: u64,
+    /// The first few of those, to name them in reports.
+    pub not_rebuilt_ids: Vec<String>,
 }
 
 const MAX_REPORTED_IDS: usize = 20;
@@ -304,16 +306,17 @@ impl ShardReader {
     pub fn next_document_ref(&mut self) -> Result<Option<ShardDocumentRef<'_>>> {
         Ok(match self.advance(false)? {
             Some(Found::Document(d)) => Some(self.lend(d)),
-            Some(Found::WithoutSource { .. }) => unreachable!("skipped by advance"),
-            // Here there is no way to name it and go on: the whole read stops.
-            Some(Found::NotRebuilt { error, .. }) => return Err(error),
+            Some(Found::WithoutSource { .. } | Found::NotRebuilt { .. }) => {
+                unreachable!("skipped by advance")
+            }
             None => None,
         })
     }
 
-    /// Like [`ShardReader::next_document_ref`], but a live document without `_source` is
-    /// returned too (as [`ShardEntryRef::WithoutSource`]), so that a migration can name each
-    /// one it cannot send. It is counted in [`ShardReader::stats`] all the same.
+    /// Like [`ShardReader::next_document_ref`], but a live document without `_source`, or whose
+    /// k-NN vectors cannot be put back, is returned too ([`ShardEntryRef::WithoutSource`],
+    /// [`ShardEntryRef::NotRebuilt`]), so that a migration can name each one it cannot send.
+    /// It is counted in [`ShardReader::stats`] all the same.
     pub fn next_entry_ref(&mut self) -> Result<Option<ShardEntryRef<'_>>> {
         Ok(match self.advance(true)? {
             Some(Found::Document(d)) => Some(ShardEntryRef::Document(self.lend(d))),
@@ -421,6 +424,12 @@ impl ShardReader {
                             }
                             Err(why) => {
                                 self.stats.not_rebuilt += 1;
+                                if self.stats.not_rebuilt_ids.len() < MAX_REPORTED_IDS {
+                                    self.stats.not_rebuilt_ids.push(id.clone());
+                                }
+                                if !stop_without_source {
+                                    continue;
+                                }
                                 let kind = ErrorKind::VectorsNotRebuilt {
                                     id: id.clone(),
                                     segment: seg.name().to_string(),
