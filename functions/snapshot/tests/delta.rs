@@ -138,7 +138,7 @@ fn delta(
     prev: &Snapshot,
     curr: &Snapshot,
     typed: bool,
-) -> (Vec<Op>, Vec<String>, Bytes) {
+) -> (Vec<Op>, Vec<String>, Vec<IndexChange>, Bytes) {
     let opts = ReadOptions::default();
     let mut ops = Vec::new();
     let mut bytes = Bytes::default();
@@ -239,7 +239,8 @@ fn delta(
         })
         .map(|(_, n)| n)
         .sum();
-    (ops, plan.gone_indices.clone(), bytes)
+    let changes = plan.indices.iter().map(|i| i.change.clone()).collect();
+    (ops, plan.gone_indices.clone(), changes, bytes)
 }
 
 fn push_documents(mut reader: ShardReader, index: &str, typed: bool, ops: &mut Vec<Op>) {
@@ -280,33 +281,76 @@ fn apply(target: &mut Target, ops: &[Op], strict: bool) {
 fn check_delta(real: &RealSnapshots, repository: &str, from: &str, to: &str) {
     let typed = real.engine == "elasticsearch" && real.version.starts_with(['1', '2']);
     let what = format!("{} {} {repository} {from}→{to}", real.engine, real.version);
+    let names = |s: &str| -> BTreeSet<String> {
+        let v = real.indices(s).unwrap();
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let gone_want: Vec<String> = names(from).difference(&names(to)).cloned().collect();
+    let (before, want) = (
+        truth_target(real, from, typed),
+        truth_target(real, to, typed),
+    );
+    let (ops, changes, bytes) = check_ops(
+        &what,
+        &real.repository(repository),
+        (from, to),
+        typed,
+        (before, want),
+        &gone_want,
+    );
+    let (indexes, deletes) = ops.iter().fold((0, 0), |(i, d), op| match op {
+        Op::Index(..) => (i + 1, d),
+        Op::Delete(..) => (i, d + 1),
+    });
+    assert!(
+        indexes > 0 && deletes > 0,
+        "{what}: {indexes} indexes, {deletes} deletes"
+    );
+    assert!(changes.contains(&IndexChange::New), "{what}: no new index");
+    assert!(
+        !changes
+            .iter()
+            .any(|c| matches!(c, IndexChange::Recreated { .. })),
+        "{what}: an index seen as recreated: {changes:?}"
+    );
+    assert_eq!(
+        bytes.plan_data, 0,
+        "{what}: the plan read Lucene data files"
+    );
+    assert_eq!(
+        bytes.untouched_read, 0,
+        "{what}: unchanged segments without deletes were read"
+    );
+    eprintln!(
+        "{what}: {indexes} index(es), {deletes} delete(s); bytes read: plan {}, deletions {}, new documents {}; of unchanged segments with deletes {} of {}; the planned shards hold {}",
+        bytes.plan,
+        bytes.deletions,
+        bytes.indexing,
+        bytes.deleted_from_read,
+        bytes.deleted_from_size,
+        bytes.planned_shards
+    );
+}
+
+/// Runs the delta `from`→`to` of the repository at `root` on a target holding `before`, and
+/// checks that it then holds `want` (after the user's explicit deletion of gone indices), in
+/// any order of the operations and when they are sent twice.
+fn check_ops(
+    what: &str,
+    root: &std::path::Path,
+    (from, to): (&str, &str),
+    typed: bool,
+    (before, want): (Target, Target),
+    gone_want: &[String],
+) -> (Vec<Op>, Vec<IndexChange>, Bytes) {
     let store = Arc::new(Counting {
-        inner: LocalDirectory::new(real.repository(repository)),
+        inner: LocalDirectory::new(root),
         read: Mutex::default(),
     });
     let repo = Repository::open(store.clone()).unwrap();
     let (prev, curr) = (repo.snapshot(from).unwrap(), repo.snapshot(to).unwrap());
-    let (ops, gone, bytes) = delta(&store, &prev, &curr, typed);
-
-    let before = truth_target(real, from, typed);
-    let want = truth_target(real, to, typed);
+    let (ops, gone, changes, bytes) = delta(&store, &prev, &curr, typed);
     let indices = |t: &Target| t.keys().map(|k| k.0.clone()).collect::<BTreeSet<_>>();
-    let gone_want: Vec<String> = real
-        .indices(from)
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|i| {
-            !real
-                .indices(to)
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .contains_key(*i)
-        })
-        .cloned()
-        .collect();
     assert_eq!(gone, gone_want, "{what}: gone indices");
 
     // The target after the full backfill, the delta, and the user's "delete gone indices".
@@ -328,31 +372,7 @@ fn check_delta(real: &RealSnapshots, repository: &str, from: &str, to: &str) {
     apply(&mut target, &ops, false);
     assert_eq!(target, want, "{what}: the delta applied twice");
 
-    let (indexes, deletes) = ops.iter().fold((0, 0), |(i, d), op| match op {
-        Op::Index(..) => (i + 1, d),
-        Op::Delete(..) => (i, d + 1),
-    });
-    assert!(
-        indexes > 0 && deletes > 0,
-        "{what}: {indexes} indexes, {deletes} deletes"
-    );
-    assert_eq!(
-        bytes.plan_data, 0,
-        "{what}: the plan read Lucene data files"
-    );
-    assert_eq!(
-        bytes.untouched_read, 0,
-        "{what}: unchanged segments without deletes were read"
-    );
-    eprintln!(
-        "{what}: {indexes} index(es), {deletes} delete(s); bytes read: plan {}, deletions {}, new documents {}; of unchanged segments with deletes {} of {}; the planned shards hold {}",
-        bytes.plan,
-        bytes.deletions,
-        bytes.indexing,
-        bytes.deleted_from_read,
-        bytes.deleted_from_size,
-        bytes.planned_shards
-    );
+    (ops, changes, bytes)
 }
 
 fn check(source: RealSource) {
@@ -392,4 +412,105 @@ fn elasticsearch_1_7_delta_gives_each_next_snapshot() {
 #[test]
 fn elasticsearch_2_4_delta_gives_each_next_snapshot() {
     check(RealSource::Elasticsearch2_4);
+}
+
+/// The Elasticsearch 2.4 node took over the 1.7 node's repository and added `snap-4`: its indices
+/// have the names of the 1.7 node's, but are other indices (another `index.uuid`), in the same
+/// repository folders. Each is migrated whole, and what only the 1.7 index held is deleted.
+#[test]
+fn an_index_created_again_under_its_name_is_migrated_whole_and_its_stale_documents_deleted() {
+    let old = RealSnapshots::get(RealSource::Elasticsearch1_7).unwrap();
+    let new = RealSnapshots::get(RealSource::Elasticsearch2_4).unwrap();
+    let up = new
+        .upgraded
+        .clone()
+        .expect("the 2.4 source takes over a 1.7 repository");
+    // From the 1.x snapshot before the last: its `catalog` still holds a document that both
+    // nodes deleted before their last snapshot, so the 2.4 index lacks it.
+    let n = up.snapshots.len();
+    let (from, to) = (&up.snapshots[n - 3], &up.snapshots[n - 1]);
+    let what = format!("{} {from} → 2.4 {to}", old.version);
+    let names = |r: &RealSnapshots, s: &str| -> BTreeSet<String> {
+        let v = r.indices(s).unwrap();
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let gone_want: Vec<String> = names(&old, from)
+        .difference(&names(&new, &up.truth_of))
+        .cloned()
+        .collect();
+    let before = truth_target(&old, from, true);
+    let want = truth_target(&new, &up.truth_of, true);
+    let (ops, changes, _) = check_ops(
+        &what,
+        &new.repository(&up.repository),
+        (from, to),
+        true,
+        (before, want),
+        &gone_want,
+    );
+    let recreated = changes
+        .iter()
+        .filter(|c| matches!(c, IndexChange::Recreated { .. }))
+        .count();
+    assert_eq!(
+        recreated,
+        names(&old, from)
+            .intersection(&names(&new, &up.truth_of))
+            .count(),
+        "{what}: {changes:?}"
+    );
+    let deletes = ops.iter().filter(|o| matches!(o, Op::Delete(..))).count();
+    assert!(deletes > 0, "{what}: no stale document deleted");
+    eprintln!(
+        "{what}: {recreated} recreated indices, {} operations, {deletes} stale documents deleted",
+        ops.len()
+    );
+}
+
+/// A delta's new documents resume like a full read: from the position after any document, a
+/// reader opened again returns exactly the documents after it; a position in a segment the
+/// delta does not read is refused.
+#[test]
+fn new_documents_resume_at_any_position() {
+    let real = RealSnapshots::get(RealSource::OpenSearch2_19).unwrap();
+    let repo = Repository::open(Arc::new(LocalDirectory::new(real.repository("plain")))).unwrap();
+    let (prev, curr) = (
+        repo.snapshot("snap-1").unwrap(),
+        repo.snapshot("snap-2").unwrap(),
+    );
+    let plan = plan_snapshot(&prev, &curr).unwrap();
+    let logs = plan.indices.iter().find(|i| i.index == "logs").unwrap();
+    let opts = ReadOptions::default();
+    for shard in &logs.shards {
+        let all: Vec<_> = new_documents(&curr, shard, opts)
+            .unwrap()
+            .map(|d| d.unwrap())
+            .collect();
+        assert!(!all.is_empty(), "logs/{}: no new documents", shard.shard);
+        let new = shard.new_segments();
+        assert!(all.iter().all(|d| new.contains(&d.segment)));
+        for cut in [0, all.len() / 2, all.len() - 1] {
+            let mut reader = new_documents(&curr, shard, opts).unwrap();
+            reader.seek(&all[cut].next).unwrap();
+            let rest: Vec<String> = reader.map(|d| d.unwrap().document.id).collect();
+            let want: Vec<String> = all[cut + 1..]
+                .iter()
+                .map(|d| d.document.id.clone())
+                .collect();
+            assert_eq!(rest, want, "logs/{} resumed after {cut}", shard.shard);
+        }
+        let unchanged = shard
+            .segments
+            .iter()
+            .find(|s| s.change != SegmentChange::New)
+            .unwrap();
+        let mut reader = new_documents(&curr, shard, opts).unwrap();
+        let at = snapshot::Position {
+            segment: unchanged.name.clone(),
+            doc: 0,
+            chunk: None,
+        };
+        let e = reader.seek(&at).unwrap_err().to_string();
+        assert!(e.contains(&unchanged.name), "{e}");
+    }
 }
