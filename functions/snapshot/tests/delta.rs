@@ -188,17 +188,6 @@ fn delta(
             repo_store.take();
             let deletions = shard_deletions(&p, &c, shard, &opts).unwrap();
             let del_reads = repo_store.take();
-            if std::env::var("DELTA_DEBUG").is_ok() {
-                for (b, n) in &del_reads {
-                    eprintln!(
-                        "  {}/{} del {:?} {n}",
-                        index.index,
-                        shard.shard,
-                        blobs.get(b)
-                    );
-                }
-                eprintln!("  {:?}", shard.segments);
-            }
             for d in deletions.deletions {
                 ops.push(Op::Delete(key(&index.index, d.doc_type, d.id), d.routing));
             }
