@@ -8,7 +8,9 @@
 //!   stored fields of Lucene 6 to 10;
 //! - `es`: what ES stores in Lucene (`_id`, `_uid`, `_routing`, `_source`);
 //! - `knn`: k-NN derived source (vectors put back into `_source` from the vector files);
-//! - `shard`: the live documents of a shard as a resumable stream.
+//! - `shard`: the live documents of a shard as a resumable stream;
+//! - `delta`: what changed in each shard between two snapshots (documents to index and to
+//!   delete), planned from the shard manifests.
 //!
 //! No async runtime and no AWS dependency: an S3 adapter implements [`BlobStore`].
 
@@ -23,9 +25,14 @@ macro_rules! layers {
         mod $layer;
     )*};
 }
-layers!(blob, error, es, knn, lucene, lzf, repo, shard, zstd);
+layers!(blob, delta, error, es, knn, lucene, lzf, repo, shard, zstd);
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
+pub use delta::{
+    new_documents, plan_shard, plan_snapshot, shard_deletions, stale_documents, Deletion,
+    DeletionStats, DocumentKey, GoneSegment, IndexChange, IndexPlan, SegmentChange, SegmentPlan,
+    ShardDeletions, ShardPlan, ShardSide, SnapshotPlan,
+};
 pub use error::{Error, ErrorKind, Location, Result};
 pub use es::Document;
 pub use lucene::ReadOptions;

@@ -156,6 +156,9 @@ pub struct ShardReader {
     stats: ShardStats,
     /// Where a range of the shard ends (segment index, first document not to read).
     end: Option<(usize, u32)>,
+    /// Per segment of the commit, whether it is read (all when `None`): a delta reads only the
+    /// segments new since the previous snapshot.
+    only: Option<Vec<bool>>,
     /// k-NN derived source of the current segment: its vectors, to put back into `_source`.
     derived: Option<DerivedSource>,
     /// The `_source` of the current document when it is not the stored bytes: decompressed
@@ -203,6 +206,7 @@ impl ShardReader {
             seg_index: 0,
             current: None,
             end: None,
+            only: None,
             derived: None,
             owned: Vec::new(),
             last_parent: None,
@@ -256,6 +260,15 @@ impl ShardReader {
                 )),
             ));
         };
+        if !range::included(self.only.as_deref(), i) {
+            return Err(Error::new(
+                self.location.clone(),
+                ErrorKind::BadPosition(format!(
+                    "segment {} is not among the segments this reader reads",
+                    pos.segment
+                )),
+            ));
+        }
         self.seg_index = i;
         self.open_current()?;
         let (seg, _) = self.current.as_mut().expect("opened");
@@ -348,6 +361,11 @@ impl ShardReader {
     fn advance(&mut self, stop_without_source: bool) -> Result<Option<Found>> {
         loop {
             if self.current.is_none() {
+                while self.seg_index < self.commit.segments.len()
+                    && !range::included(self.only.as_deref(), self.seg_index)
+                {
+                    self.seg_index += 1;
+                }
                 if self.seg_index >= self.commit.segments.len()
                     || range::past(self.end, self.seg_index, 0)
                 {

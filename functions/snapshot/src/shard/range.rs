@@ -22,7 +22,35 @@ pub(super) fn past(end: Option<(usize, u32)>, seg: usize, doc: u32) -> bool {
     end.is_some_and(|(s, d)| seg > s || (seg == s && doc >= d))
 }
 
+/// Whether the reader reads segment `seg` (by its index in the commit).
+pub(super) fn included(only: Option<&[bool]>, seg: usize) -> bool {
+    only.is_none_or(|o| o.get(seg).copied().unwrap_or(false))
+}
+
 impl ShardReader {
+    /// Reads only the named segments of the commit (in the commit's order), e.g. those new since
+    /// a previous snapshot. Positions stay those of the whole shard: a position in a segment
+    /// that is not read is refused by [`ShardReader::seek`]. Stats count the segments read.
+    pub fn restrict_to_segments<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
+        let mut only = vec![false; self.commit.segments.len()];
+        for name in names {
+            let name = name.as_ref();
+            let Some(i) = self.commit.segments.iter().position(|s| s.name == name) else {
+                return Err(Error::new(
+                    self.location.clone(),
+                    ErrorKind::BadPosition(format!(
+                        "segment {name} is not in the shard's commit {}",
+                        self.commit.file_name
+                    )),
+                ));
+            };
+            only[i] = true;
+        }
+        self.stats.segments = only.iter().filter(|o| **o).count();
+        self.only = Some(only);
+        Ok(())
+    }
+
     /// The commit's segments with their sizes; reads only the small `.si` files.
     pub fn segment_sizes(&self) -> Result<Vec<SegmentSize>> {
         let mut out = Vec::with_capacity(self.commit.segments.len());
