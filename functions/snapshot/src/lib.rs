@@ -23,7 +23,7 @@ macro_rules! layers {
         mod $layer;
     )*};
 }
-layers!(blob, error, es, knn, lucene, lzf, repo, shard, zstd);
+layers!(blob, error, es, knn, lucene, lzf, rebuild, repo, shard, zstd);
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
 pub use error::{Error, ErrorKind, Location, Result};
