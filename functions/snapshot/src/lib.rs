@@ -25,7 +25,7 @@ macro_rules! layers {
         mod $layer;
     )*};
 }
-layers!(blob, delta, error, es, knn, lucene, lzf, repo, shard, zstd);
+layers!(blob, delta, error, es, knn, lucene, lzf, rebuild, repo, shard, zstd);
 
 pub use blob::{BlobError, BlobMeta, BlobStore, LocalDirectory};
 pub use delta::{

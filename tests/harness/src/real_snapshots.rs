@@ -31,10 +31,14 @@ pub enum RealSource {
     OpenSearch2_19Knn,
     /// OpenSearch 3.5.0 with the k-NN plugin.
     OpenSearch3_5Knn,
+    /// Elasticsearch 8.19 indices without a stored `_source` (`generate_synthetic.py`).
+    Elasticsearch8_19Synthetic,
+    /// Elasticsearch 9.5 indices without a stored `_source`.
+    Elasticsearch9_5Synthetic,
 }
 
 impl RealSource {
-    pub const ALL: [RealSource; 8] = [
+    pub const ALL: [RealSource; 10] = [
         RealSource::Elasticsearch1_7,
         RealSource::Elasticsearch2_4,
         RealSource::OpenSearch2_19,
@@ -43,6 +47,8 @@ impl RealSource {
         RealSource::Elasticsearch9_5,
         RealSource::OpenSearch2_19Knn,
         RealSource::OpenSearch3_5Knn,
+        RealSource::Elasticsearch8_19Synthetic,
+        RealSource::Elasticsearch9_5Synthetic,
     ];
 
     /// `opensearch-2.19`, …: the folder name and what `make real-snapshots` takes.
@@ -56,6 +62,8 @@ impl RealSource {
             RealSource::Elasticsearch9_5 => "elasticsearch-9.5",
             RealSource::OpenSearch2_19Knn => "opensearch-2.19-knn",
             RealSource::OpenSearch3_5Knn => "opensearch-3.5-knn",
+            RealSource::Elasticsearch8_19Synthetic => "elasticsearch-8.19-synthetic",
+            RealSource::Elasticsearch9_5Synthetic => "elasticsearch-9.5-synthetic",
         }
     }
 
@@ -65,6 +73,9 @@ impl RealSource {
         match self {
             RealSource::OpenSearch2_19Knn | RealSource::OpenSearch3_5Knn => {
                 &["generate_knn.py", "generate.py"]
+            }
+            RealSource::Elasticsearch8_19Synthetic | RealSource::Elasticsearch9_5Synthetic => {
+                &["generate_synthetic.py", "generate.py"]
             }
             // Their API has mapping types.
             RealSource::Elasticsearch1_7 | RealSource::Elasticsearch2_4 => &["generate_legacy.py"],
@@ -91,8 +102,12 @@ impl RealSource {
             RealSource::Elasticsearch2_4 => crate::elasticsearch::build(EsVersion::V2_4),
             RealSource::OpenSearch2_19 => crate::opensearch::build(Flavour::V2_19),
             RealSource::OpenSearch3_9 => crate::opensearch::build(Flavour::V3_9),
-            RealSource::Elasticsearch8_19 => crate::elasticsearch::build(EsVersion::V8_19),
-            RealSource::Elasticsearch9_5 => crate::elasticsearch::build(EsVersion::V9_5),
+            RealSource::Elasticsearch8_19 | RealSource::Elasticsearch8_19Synthetic => {
+                crate::elasticsearch::build(EsVersion::V8_19)
+            }
+            RealSource::Elasticsearch9_5 | RealSource::Elasticsearch9_5Synthetic => {
+                crate::elasticsearch::build(EsVersion::V9_5)
+            }
             RealSource::OpenSearch2_19Knn => crate::opensearch::build(Flavour::V2_19Knn),
             RealSource::OpenSearch3_5Knn => crate::opensearch::build(Flavour::V3_5Knn),
         }
@@ -123,8 +138,12 @@ impl RealSource {
             RealSource::Elasticsearch2_4 => es(EsVersion::V2_4),
             RealSource::OpenSearch2_19 => os(Flavour::V2_19),
             RealSource::OpenSearch3_9 => os(Flavour::V3_9),
-            RealSource::Elasticsearch8_19 => es(EsVersion::V8_19),
-            RealSource::Elasticsearch9_5 => es(EsVersion::V9_5),
+            RealSource::Elasticsearch8_19 | RealSource::Elasticsearch8_19Synthetic => {
+                es(EsVersion::V8_19)
+            }
+            RealSource::Elasticsearch9_5 | RealSource::Elasticsearch9_5Synthetic => {
+                es(EsVersion::V9_5)
+            }
             RealSource::OpenSearch2_19Knn => os(Flavour::V2_19Knn),
             RealSource::OpenSearch3_5Knn => os(Flavour::V3_5Knn),
         }

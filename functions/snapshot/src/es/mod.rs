@@ -51,7 +51,11 @@ pub enum Extracted {
     /// No `_id`: a nested (block-join) child document, part of its parent.
     NestedChild,
     /// An id but no `_source` (`_source` disabled or synthetic): cannot be migrated.
-    NoSource { id: String },
+    NoSource {
+        id: String,
+        doc_type: Option<String>,
+        routing: Option<String>,
+    },
 }
 
 /// Reads the ES fields of one stored document.
@@ -102,7 +106,11 @@ pub fn extract(
     }
     Ok(match (id, source) {
         (None, _) => Extracted::NestedChild,
-        (Some(id), None) => Extracted::NoSource { id },
+        (Some(id), None) => Extracted::NoSource {
+            id,
+            doc_type,
+            routing,
+        },
         (Some(id), Some(source)) => Extracted::Document {
             id,
             doc_type,

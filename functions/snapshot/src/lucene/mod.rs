@@ -8,6 +8,8 @@ pub mod commit;
 pub mod compound;
 pub mod directory;
 pub mod doc_values;
+pub mod doc_values_fields;
+pub mod doc_values_packed;
 pub mod field_infos;
 pub mod input;
 pub mod live_docs;

@@ -12,6 +12,7 @@ use crate::es::{self, Document, EsFields, Extracted};
 use crate::knn::DerivedSource;
 use crate::lucene::stored_fields::ChunkStart;
 use crate::lucene::{self, Commit, Directory, ReadOptions, SegmentReader};
+use crate::rebuild::{SegmentSources, SourceRebuilder};
 use crate::repo::Snapshot;
 
 mod range;
@@ -141,6 +142,11 @@ pub struct ShardStats {
     pub not_rebuilt: u64,
     /// The first few of those, to name them in reports.
     pub not_rebuilt_ids: Vec<String>,
+    /// Documents without `_source` whose `_source` was rebuilt from doc values and stored
+    /// fields (only with [`ShardReader::rebuild_missing_sources`]).
+    pub sources_rebuilt: u64,
+    /// Fields of those documents that could not be read back and were left out.
+    pub fields_not_rebuilt: u64,
 }
 
 const MAX_REPORTED_IDS: usize = 20;
@@ -166,6 +172,12 @@ pub struct ShardReader {
     owned: Vec<u8>,
     /// The last top-level document met in the current segment (its nested block ends there).
     last_parent: Option<u32>,
+    /// Opt-in: rebuild the `_source` of documents that have none, by the index mapping.
+    rebuilder: Option<SourceRebuilder>,
+    /// What the rebuild reads in the current segment.
+    sources: Option<SegmentSources>,
+    /// The fields left out of the current document's rebuilt `_source` (`None`: not rebuilt).
+    rebuilt: Option<Vec<String>>,
 }
 
 impl ShardReader {
@@ -210,7 +222,27 @@ impl ShardReader {
             derived: None,
             owned: Vec::new(),
             last_parent: None,
+            rebuilder: None,
+            sources: None,
+            rebuilt: None,
         })
+    }
+
+    /// Opt-in: a live document without `_source` (`_source` disabled, or synthetic source) is
+    /// returned with a `_source` rebuilt from its doc values and stored fields by `mappings` (the
+    /// index's), marked [`ShardDocumentRef::rebuilt`], instead of being passed over.
+    pub fn rebuild_missing_sources(&mut self, mappings: &crate::repo::node::Node) -> Result<()> {
+        let rebuilder = SourceRebuilder::from_mappings(mappings);
+        self.sources = match &self.current {
+            Some((seg, _)) => Some(
+                rebuilder
+                    .open_segment(seg)
+                    .map_err(|e| self.locate(seg.locate(e)))?,
+            ),
+            None => None,
+        };
+        self.rebuilder = Some(rebuilder);
+        Ok(())
     }
 
     /// Adds where the shard is, the compound file and the blob to an error about its files.
@@ -293,6 +325,13 @@ impl ShardReader {
         self.stats.soft_deleted += c.soft_deleted as u64;
         let fields = EsFields::of(&seg.field_infos);
         self.derived = crate::knn::segment::open(&seg, &self.opts).map_err(|e| self.locate(e))?;
+        self.sources = match &self.rebuilder {
+            Some(r) => Some(
+                r.open_segment(&seg)
+                    .map_err(|e| self.locate(seg.locate(e)))?,
+            ),
+            None => None,
+        };
         self.last_parent = None;
         self.current = Some((seg, fields));
         Ok(())
@@ -408,6 +447,7 @@ impl ShardReader {
                     routing,
                     source,
                 } => {
+                    self.rebuilt = None;
                     let first_child = self.last_parent.map_or(0, |p| p + 1);
                     self.last_parent = Some(doc);
                     let stored = &seg.stored_fields().last().expect("the document just read");
@@ -469,8 +509,29 @@ impl ShardReader {
                     })))
                 }
                 Extracted::NestedChild => self.stats.nested_children += 1,
-                Extracted::NoSource { id } => {
+                Extracted::NoSource {
+                    id,
+                    doc_type,
+                    routing,
+                } => {
                     self.last_parent = Some(doc);
+                    if let (Some(rebuilder), Some(sources)) = (&self.rebuilder, &mut self.sources) {
+                        let raw = seg.stored_fields().last().expect("the document just read");
+                        let rebuilt = rebuilder
+                            .rebuild(sources, &raw)
+                            .map_err(|e| self.dir.locate(seg.locate(e.within(&self.location))))?;
+                        self.owned = rebuilt.source;
+                        self.stats.sources_rebuilt += 1;
+                        self.stats.fields_not_rebuilt += rebuilt.missing.len() as u64;
+                        self.rebuilt = Some(rebuilt.missing);
+                        return Ok(Some(Found::Document(FoundDocument {
+                            doc,
+                            id,
+                            doc_type,
+                            routing,
+                            source: SourceAt::Owned,
+                        })));
+                    }
                     self.stats.without_source += 1;
                     if self.stats.without_source_ids.len() < MAX_REPORTED_IDS {
                         self.stats.without_source_ids.push(id.clone());
@@ -505,6 +566,7 @@ impl ShardReader {
             doc_type,
             routing,
             source,
+            rebuilt: self.rebuilt.take(),
             segment: seg.name(),
             doc,
             resume: seg.resume_point(),
@@ -564,6 +626,9 @@ pub struct ShardDocumentRef<'a> {
     pub doc_type: Option<String>,
     pub routing: Option<String>,
     pub source: &'a [u8],
+    /// `Some` when the `_source` was rebuilt (the index keeps none): the mapped fields that could
+    /// not be read back and are left out of it.
+    pub rebuilt: Option<Vec<String>>,
     pub segment: &'a str,
     pub doc: u32,
     resume: ChunkStart,

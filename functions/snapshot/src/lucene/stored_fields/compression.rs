@@ -13,8 +13,14 @@ use crate::lucene::input::{ByteReader, DecodeError, DecodeResult, Endian};
 /// Lucene's does: after the literals that reach the target length (a block of length 0 still
 /// has its one token).
 pub fn lz4_raw(input: &[u8], out: &mut [u8]) -> DecodeResult<usize> {
+    lz4_raw_after(input, out, 0)
+}
+
+/// Like [`lz4_raw`], decoding into `out[dict_len..]`: matches may reach back into the
+/// `dict_len` bytes already in front (Lucene's `LZ4.decompress(in, len, dest, dOff)`).
+pub fn lz4_raw_after(input: &[u8], out: &mut [u8], dict_len: usize) -> DecodeResult<usize> {
     let end = out.len();
-    let mut op = 0usize;
+    let mut op = dict_len;
     let mut ip = 0usize;
     let bad = |at: usize, what: &str| DecodeError::Invalid {
         at,
