@@ -4,7 +4,6 @@
 //! within a segment. A [`Position`] names the next document to read, so a reader opened later
 //! on the same snapshot continues exactly after the last document a worker checkpointed.
 
-
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::es::{self, Document, EsFields, Extracted};
 use crate::knn::DerivedSource;
