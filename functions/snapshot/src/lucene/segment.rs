@@ -69,85 +69,14 @@ impl SegmentReader {
         sci: &SegmentCommitInfo,
         opts: &ReadOptions,
     ) -> Result<SegmentReader> {
-        let dir = &files.outer.clone();
-        let seg = sci.name.as_str();
-        let si_name = format!("{seg}.si");
-        let si = dir.open(&si_name)?.read_verified()?;
-        let info = parse_segment_info(&si_name, &si, sci.id.as_ref(), &sci.commit)?;
-        if info.is_compound {
-            files.compound = Some(open_compound(dir, seg, sci.id.as_ref())?);
-        }
+        let (info, field_infos) = open_infos(files, sci)?;
         let files = &*files;
-        let fnm_name = sci.field_infos_file();
-        let fnm = files.open(&fnm_name)?.read_verified()?;
-        let field_infos = parse_field_infos(&fnm_name, &fnm, sci.id.as_ref())?;
         let max_doc = info.max_doc;
         // Opened first: its index checks the document count that sizes liveness below.
+        let seg = sci.name.as_str();
         let stored = StoredFieldsReader::open(files, seg, sci.id.as_ref(), max_doc, opts.read_size)?;
-
-        if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
-            return Err(Error::corrupt(
-                &sci.commit,
-                format!(
-                    "segment {seg}: {} hard and {} soft deletes in {max_doc} documents (by {si_name})",
-                    sci.del_count, sci.soft_del_count
-                ),
-            ));
-        }
-        let hard = match sci.live_docs_file() {
-            Some(liv_name) => {
-                let data = dir.open(&liv_name)?.read_verified()?;
-                Some(read_live_docs(&liv_name, &data, sci, max_doc)?)
-            }
-            None if sci.del_count != 0 => {
-                return Err(Error::corrupt(
-                    &sci.commit,
-                    format!(
-                        "segment {seg} has {} deletes but no live-docs file",
-                        sci.del_count
-                    ),
-                ))
-            }
-            None => None,
-        };
-        // Like Lucene's soft-deletes wrapper: a document with any value in the soft-deletes
-        // field is not live. With softDelCount 0 nothing can be soft-deleted.
-        let soft = match field_infos.soft_deletes_field() {
-            Some(field) if sci.soft_del_count > 0 => Some(doc_values::read_soft_deletes(
-                files,
-                sci,
-                &field_infos,
-                field,
-                max_doc,
-                opts,
-            )?),
-            None if sci.soft_del_count > 0 => {
-                return Err(Error::corrupt(
-                    &fnm_name,
-                    format!(
-                    "segment {seg} counts {} soft deletes (by {}) but has no soft-deletes field",
-                    sci.soft_del_count, sci.commit
-                ),
-                ))
-            }
-            _ => None,
-        };
-        let live = match (hard, soft) {
-            (None, None) => None,
-            (Some(h), None) => Some(h),
-            (h, Some(s)) => Some(DocSet::without(h.as_ref(), &s, max_doc)),
-        };
+        let live = liveness(files, sci, &field_infos, max_doc, opts, opts.verify_checksums)?;
         let live_count = live.as_ref().map_or(max_doc, DocSet::count);
-        let expected = max_doc - sci.del_count as u32 - sci.soft_del_count as u32;
-        if live_count != expected {
-            return Err(Error::corrupt(
-                &si_name,
-                format!(
-                    "segment {seg}: {live_count} live document(s) after applying deletes, but {} implies {expected} ({max_doc} - {} hard - {} soft)",
-                    sci.commit, sci.del_count, sci.soft_del_count
-                ),
-            ));
-        }
         // Lucene 4.0–4.7 `.fdt` files have no checksum to verify.
         if opts.verify_checksums && stored.format().has_footer {
             stored.file().verify_streaming(opts.read_size)?;
@@ -219,4 +148,105 @@ impl SegmentReader {
         }
         Ok(self.stored.last())
     }
+}
+
+/// Opens segment `sci`'s `.si` (and its compound file) and field infos.
+pub(crate) fn open_infos(
+    files: &mut SegmentFiles,
+    sci: &SegmentCommitInfo,
+) -> Result<(SegmentInfo, FieldInfos)> {
+    let dir = files.outer.clone();
+    let seg = sci.name.as_str();
+    let si_name = format!("{seg}.si");
+    let si = dir.open(&si_name)?.read_verified()?;
+    let info = parse_segment_info(&si_name, &si, sci.id.as_ref(), &sci.commit)?;
+    if info.is_compound {
+        files.compound = Some(open_compound(&dir, seg, sci.id.as_ref())?);
+    }
+    let fnm_name = sci.field_infos_file();
+    let fnm = files.open(&fnm_name)?.read_verified()?;
+    let field_infos = parse_field_infos(&fnm_name, &fnm, sci.id.as_ref())?;
+    Ok((info, field_infos))
+}
+
+/// Which documents of segment `sci` are live by its commit (`None`: all), as Lucene applies
+/// deletes: hard deletes (`.liv`/`.del`), then, like its soft-deletes wrapper, every document
+/// with a value in the soft-deletes field; checked against the commit's counts.
+/// `verify_soft_deletes`: whether to verify the doc-values file that holds the soft deletes.
+pub(crate) fn liveness(
+    files: &SegmentFiles,
+    sci: &SegmentCommitInfo,
+    field_infos: &FieldInfos,
+    max_doc: u32,
+    opts: &ReadOptions,
+    verify_soft_deletes: bool,
+) -> Result<Option<DocSet>> {
+    let seg = sci.name.as_str();
+    let si_name = format!("{seg}.si");
+    if sci.del_count as u64 + sci.soft_del_count as u64 > max_doc as u64 {
+        return Err(Error::corrupt(
+            &sci.commit,
+            format!(
+                "segment {seg}: {} hard and {} soft deletes in {max_doc} documents (by {si_name})",
+                sci.del_count, sci.soft_del_count
+            ),
+        ));
+    }
+    let hard = match sci.live_docs_file() {
+        Some(liv_name) => {
+            let data = files.outer.open(&liv_name)?.read_verified()?;
+            Some(read_live_docs(&liv_name, &data, sci, max_doc)?)
+        }
+        None if sci.del_count != 0 => {
+            return Err(Error::corrupt(
+                &sci.commit,
+                format!("segment {seg} has {} deletes but no live-docs file", sci.del_count),
+            ))
+        }
+        None => None,
+    };
+    // With softDelCount 0 nothing can be soft-deleted.
+    let soft = match field_infos.soft_deletes_field() {
+        Some(field) if sci.soft_del_count > 0 => {
+            let opts = ReadOptions {
+                verify_checksums: verify_soft_deletes,
+                ..*opts
+            };
+            Some(doc_values::read_soft_deletes(
+                files,
+                sci,
+                field_infos,
+                field,
+                max_doc,
+                &opts,
+            )?)
+        }
+        None if sci.soft_del_count > 0 => {
+            return Err(Error::corrupt(
+                sci.field_infos_file(),
+                format!(
+                    "segment {seg} counts {} soft deletes (by {}) but has no soft-deletes field",
+                    sci.soft_del_count, sci.commit
+                ),
+            ))
+        }
+        _ => None,
+    };
+    let live = match (hard, soft) {
+        (None, None) => None,
+        (Some(h), None) => Some(h),
+        (h, Some(s)) => Some(DocSet::without(h.as_ref(), &s, max_doc)),
+    };
+    let live_count = live.as_ref().map_or(max_doc, DocSet::count);
+    let expected = max_doc - sci.del_count as u32 - sci.soft_del_count as u32;
+    if live_count != expected {
+        return Err(Error::corrupt(
+            &si_name,
+            format!(
+                "segment {seg}: {live_count} live document(s) after applying deletes, but {} implies {expected} ({max_doc} - {} hard - {} soft)",
+                sci.commit, sci.del_count, sci.soft_del_count
+            ),
+        ));
+    }
+    Ok(live)
 }
