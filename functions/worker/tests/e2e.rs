@@ -342,6 +342,10 @@ async fn a_misbehaving_target_loses_nothing_and_the_retries_are_counted() {
                 "20",
                 "--retry-max-ms",
                 "200",
+                // A request the proxy loses holds its item's window until it times out (the
+                // window waits for it so that a crash re-sends little): not the default 120 s.
+                "--target-timeout-seconds",
+                "15",
             ],
         ),
         Duration::from_secs(180),
