@@ -493,8 +493,8 @@ async fn every_binary_serves_its_sample_events_through_the_runtime_api() {
     assert_eq!(
         report["source"],
         json!([
-            {"index": "posts", "shards": 2, "documents": 43 + 112, "without_source": 0},
-            {"index": "users", "shards": 1, "documents": 43, "without_source": 0}
+            {"index": "posts", "shards": 2, "documents": 43 + 112, "without_source": 0, "not_rebuilt": 0},
+            {"index": "users", "shards": 1, "documents": 43, "without_source": 0, "not_rebuilt": 0}
         ]),
         "{report}"
     );
