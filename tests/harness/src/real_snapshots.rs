@@ -294,22 +294,11 @@ impl RealSnapshots {
 
     /// Every live top-level document at `snapshot`, sorted by index, shard and id.
     pub fn truth(&self, snapshot: &str) -> Result<Vec<TruthDocument>, HarnessError> {
-        let path = self.dir.join("truth").join(format!("{snapshot}.ndjson"));
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
-        let mut docs = Vec::new();
-        for line in text.lines() {
-            let v: Value = serde_json::from_str(line)
-                .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))?;
-            docs.push(TruthDocument {
-                index: v["index"].as_str().unwrap_or_default().into(),
-                shard: v["shard"].as_u64().unwrap_or_default() as u32,
-                id: v["id"].as_str().unwrap_or_default().into(),
-                routing: v["routing"].as_str().map(String::from),
-                source: v["source"].as_str().map(String::from),
-            });
-        }
-        Ok(docs)
+        Ok(self
+            .truth_lines(snapshot)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect())
     }
 
     /// Every live document at `snapshot` with its mapping type (sources written by
@@ -317,30 +306,41 @@ impl RealSnapshots {
     /// type and id.
     pub fn typed_truth(&self, snapshot: &str) -> Result<Vec<TypedTruthDocument>, HarnessError> {
         let path = self.dir.join("truth").join(format!("{snapshot}.ndjson"));
+        let mut docs = Vec::new();
+        for (doc_type, doc) in self.truth_lines(snapshot)? {
+            let Some(doc_type) = doc_type else {
+                return Err(HarnessError::io(
+                    format!("reading {}", path.display()),
+                    std::io::Error::other("a document without a mapping type"),
+                ));
+            };
+            docs.push(TypedTruthDocument { doc_type, doc });
+        }
+        docs.sort();
+        Ok(docs)
+    }
+
+    /// The lines of `truth/<snapshot>.ndjson`: each document with its mapping type, if any.
+    fn truth_lines(
+        &self,
+        snapshot: &str,
+    ) -> Result<Vec<(Option<String>, TruthDocument)>, HarnessError> {
+        let path = self.dir.join("truth").join(format!("{snapshot}.ndjson"));
         let text = std::fs::read_to_string(&path)
             .map_err(|e| HarnessError::io(format!("reading {}", path.display()), e))?;
         let mut docs = Vec::new();
         for line in text.lines() {
             let v: Value = serde_json::from_str(line)
                 .map_err(|e| HarnessError::io(format!("parsing {}", path.display()), e.into()))?;
-            let Some(doc_type) = v["type"].as_str() else {
-                return Err(HarnessError::io(
-                    format!("reading {}", path.display()),
-                    std::io::Error::other("a document without a mapping type"),
-                ));
+            let doc = TruthDocument {
+                index: v["index"].as_str().unwrap_or_default().into(),
+                shard: v["shard"].as_u64().unwrap_or_default() as u32,
+                id: v["id"].as_str().unwrap_or_default().into(),
+                routing: v["routing"].as_str().map(String::from),
+                source: v["source"].as_str().map(String::from),
             };
-            docs.push(TypedTruthDocument {
-                doc_type: doc_type.into(),
-                doc: TruthDocument {
-                    index: v["index"].as_str().unwrap_or_default().into(),
-                    shard: v["shard"].as_u64().unwrap_or_default() as u32,
-                    id: v["id"].as_str().unwrap_or_default().into(),
-                    routing: v["routing"].as_str().map(String::from),
-                    source: v["source"].as_str().map(String::from),
-                },
-            });
+            docs.push((v["type"].as_str().map(String::from), doc));
         }
-        docs.sort();
         Ok(docs)
     }
 
