@@ -302,8 +302,9 @@ impl ShardReader {
     }
 
     /// Moves to the next live document with an `_id` (nested children are counted and passed
-    /// over; documents without `_source` too, unless `stop_without_source`).
-    fn advance(&mut self, stop_without_source: bool) -> Result<Option<Found>> {
+    /// over; so are documents that cannot be sent, without `_source` or with k-NN vectors that
+    /// cannot be put back, unless `stop_at_unsendable`; all are counted).
+    fn advance(&mut self, stop_at_unsendable: bool) -> Result<Option<Found>> {
         loop {
             if self.current.is_none() {
                 while self.seg_index < self.commit.segments.len()
@@ -337,14 +338,8 @@ impl ShardReader {
                 return Ok(None);
             }
             let extracted = es::extract(&raw, fields, encoding).map_err(|what| {
-                let segment = seg.name();
-                self.dir.locate(seg.locate(Error::new(
-                    Location {
-                        file: Some(format!("{segment}.fdt")),
-                        ..self.location.clone()
-                    },
-                    ErrorKind::Corrupt(format!("document {doc} of segment {segment}: {what}")),
-                )))
+                let what = format!("document {doc} of segment {}: {what}", seg.name());
+                self.dir.locate(stored_fields_corrupt(&self.location, seg, what))
             })?;
             match extracted {
                 Extracted::Document {
@@ -362,16 +357,9 @@ impl ShardReader {
                     if crate::lzf::is_compressed(&stored.bytes[source.clone()]) {
                         if let Err(e) = crate::lzf::decompress(&stored.bytes[source], &mut self.owned)
                         {
-                            let segment = seg.name();
-                            return Err(self.dir.locate(seg.locate(Error::new(
-                                Location {
-                                    file: Some(format!("{segment}.fdt")),
-                                    ..self.location.clone()
-                                },
-                                ErrorKind::Corrupt(format!(
-                                    "document {doc} (_id {id:?}) of segment {segment}: {e}"
-                                )),
-                            ))));
+                            let what =
+                                format!("document {doc} (_id {id:?}) of segment {}: {e}", seg.name());
+                            return Err(self.dir.locate(stored_fields_corrupt(&self.location, seg, what)));
                         }
                         at = SourceAt::Owned;
                     }
@@ -391,7 +379,7 @@ impl ShardReader {
                                 if self.stats.not_rebuilt_ids.len() < MAX_REPORTED_IDS {
                                     self.stats.not_rebuilt_ids.push(id.clone());
                                 }
-                                if !stop_without_source {
+                                if !stop_at_unsendable {
                                     continue;
                                 }
                                 let kind = ErrorKind::VectorsNotRebuilt {
@@ -442,7 +430,7 @@ impl ShardReader {
                     if self.stats.without_source_ids.len() < MAX_REPORTED_IDS {
                         self.stats.without_source_ids.push(id.clone());
                     }
-                    if stop_without_source {
+                    if stop_at_unsendable {
                         return Ok(Some(Found::WithoutSource { doc, id }));
                     }
                 }
@@ -478,6 +466,18 @@ impl ShardReader {
             resume: seg.resume_point(),
         }
     }
+}
+
+/// A document of the current segment's stored fields (`<segment>.fdt`) that does not decode.
+fn stored_fields_corrupt(location: &Location, seg: &SegmentReader, what: String) -> Error {
+    let file = Some(format!("{}.fdt", seg.name()));
+    seg.locate(Error::new(
+        Location {
+            file,
+            ..location.clone()
+        },
+        ErrorKind::Corrupt(what),
+    ))
 }
 
 /// What [`ShardReader::advance`] stopped at (owned, so that the reader can be borrowed again).
